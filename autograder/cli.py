@@ -1,0 +1,215 @@
+"""``dlcourse``: the course kit's command line.
+
+Every command prints what it did and where the results are, and exits
+non-zero with a message (not a traceback) when something needs fixing.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from .course import CourseNotFoundError, assignment_ids, find_course_root
+
+app = typer.Typer(
+    help="Deep-learning course kit: data, releases, answer keys and autograding.\n\n"
+    "Example: dlcourse demo",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+)
+
+
+def _fail(message: str, code: int = 1) -> None:
+    typer.secho(message, fg=typer.colors.RED, err=True)
+    raise typer.Exit(code)
+
+
+def _root() -> Path:
+    try:
+        return find_course_root()
+    except CourseNotFoundError as exc:
+        _fail(str(exc))
+
+
+def _select(root: Path, requested: Optional[List[str]]) -> list[str]:
+    known = assignment_ids(root)
+    if not requested:
+        return known
+    unknown = [a for a in requested if a not in known]
+    if unknown:
+        _fail(f"Unknown assignment(s) {', '.join(unknown)}. Known: {', '.join(known)}")
+    return list(requested)
+
+
+@app.command()
+def data(
+    name: Optional[List[str]] = typer.Option(None, "--name", "-n", help="Data set(s) to check (default: all in datasets/manifest.json)."),
+    copy: bool = typer.Option(True, help="Copy verified files into datasets/<name>/ so later loads need nothing else."),
+) -> None:
+    """Find, verify (SHA-256) and cache the course's data sets.
+
+    Example: dlcourse data --name fashion_mnist
+    """
+    from .data.loaders import DataNotFoundError, copy_to_course_cache, locate
+    from .data.manifest import load_manifest
+
+    root = _root()
+    names = name or list(load_manifest(root))
+    missing = []
+    for dataset in names:
+        try:
+            found = locate(dataset)
+        except DataNotFoundError as exc:
+            missing.append(dataset)
+            typer.secho(f"✗ {dataset}: {exc}", fg=typer.colors.RED, err=True)
+            continue
+        where = copy_to_course_cache(found, root) if copy else found.directory
+        shapes = ", ".join(f"{k.split('-')[0]}-{k.split('-')[1]} {v.shape}" for k, v in found.arrays.items())
+        typer.echo(f"✓ {dataset}: verified in {found.directory}" + (f", cached in {where}" if where != found.directory else "") + f" [{shapes}]")
+    if missing:
+        _fail(f"{len(missing)} data set(s) missing: {', '.join(missing)}")
+
+
+@app.command()
+def release(assignments: Optional[List[str]] = typer.Argument(None, help="Assignment ids (default: all).")) -> None:
+    """Generate the student release in assignments/ and prove it leaks no solution or hidden test.
+
+    Example: dlcourse release 01_logistic_regression
+    """
+    from .pipeline.leaks import LeakError
+    from .pipeline.release import PipelineError, release_assignment
+
+    root = _root()
+    for aid in _select(root, assignments):
+        try:
+            out = release_assignment(root, aid)
+        except (PipelineError, LeakError) as exc:
+            _fail(str(exc))
+        typer.echo(f"✓ released {aid} -> {out.relative_to(root)} (no solutions, no hidden tests)")
+
+
+@app.command()
+def solve(
+    assignments: Optional[List[str]] = typer.Argument(None, help="Assignment ids (default: all)."),
+    execute: bool = typer.Option(False, help="Also run the answer key so it holds outputs and plots (minutes per assignment)."),
+) -> None:
+    """Generate the reference answer keys in solutions/.
+
+    Example: dlcourse solve --execute 01_logistic_regression
+    """
+    from .pipeline.release import PipelineError, solve_assignment
+
+    root = _root()
+    for aid in _select(root, assignments):
+        try:
+            out = solve_assignment(root, aid, execute=execute)
+        except PipelineError as exc:
+            _fail(str(exc))
+        typer.echo(f"✓ answer key for {aid} -> {out.relative_to(root)}")
+
+
+def _grade_and_report(root: Path, submissions: Path, out: Path) -> list:
+    from tqdm.auto import tqdm
+
+    from .pipeline.grade import grade_batch
+    from .pipeline.release import PipelineError
+    from .pipeline.report import summary_table, write_reports
+
+    start = time.perf_counter()
+    with tqdm(desc="grading", unit="submission", dynamic_ncols=True) as bar:
+        def done(sub):
+            bar.update(1)
+            bar.set_postfix_str(f"{sub.student}/{sub.assignment}: {sub.status}")
+
+        try:
+            subs = grade_batch(root, submissions, out, on_done=done)
+        except (PipelineError, FileNotFoundError, ValueError) as exc:
+            _fail(str(exc))
+    paths = write_reports(subs, out, f"sqlite:///{out / 'gradebook.db'}")
+    typer.echo("\n" + summary_table(subs) + "\n")
+    typer.echo(f"Graded {len(subs)} submission(s) in {time.perf_counter() - start:.0f} s.")
+    for label, path in paths.items():
+        typer.echo(f"  {label}: {path}")
+    return subs
+
+
+@app.command()
+def grade(
+    submissions: Path = typer.Argument(..., help="Folder of <student>/<assignment>.ipynb (or <student>.zip), or an LMS zip."),
+    out: Path = typer.Option(Path("build/grading"), "--out", "-o", help="Work folder: gradebook, autograded notebooks, feedback, reports."),
+) -> None:
+    """Autograde a batch of submissions; write the gradebook CSV, HTML feedback and a score histogram.
+
+    Example: dlcourse grade ~/Downloads/submissions.zip --out build/grading
+    """
+    root = _root()
+    _grade_and_report(root, submissions.expanduser().resolve(), out.resolve())
+
+
+@app.command()
+def validate(notebook: Path = typer.Argument(..., exists=True, dir_okay=False, help="Your completed notebook.")) -> None:
+    """Run your notebook top to bottom and report every failing test (exit code 1 if any fails).
+
+    Example: dlcourse validate assignments/01_logistic_regression/01_logistic_regression.ipynb
+    """
+    from nbgrader.validator import Validator
+    from nbgrader.preprocessors import Execute
+
+    from .pipeline.nbgrader_setup import course_config
+    from .pipeline.preprocessors import ProgressExecute
+
+    config = course_config(_root())
+    config.Validator.preprocessors = [ProgressExecute if p is Execute else p for p in Validator.preprocessors.default_value]
+    results = Validator(config=config).validate(str(notebook.resolve()))
+    problems = 0
+    for kind, label in (("type_changed", "cell type changed"), ("changed", "a read-only test cell was edited"), ("failed", "test failed")):
+        for item in results.get(kind, []):
+            problems += 1
+            typer.secho(f"✗ {label}:", fg=typer.colors.RED)
+            typer.echo("    " + item["source"].splitlines()[0][:100])
+            if item.get("raw_error"):
+                typer.echo("    " + "\n    ".join(item["raw_error"].strip().splitlines()[-3:]))
+    if problems:
+        _fail(f"{problems} problem(s) in {notebook.name}: fix them and validate again.")
+    typer.secho(f"✓ {notebook.name}: every visible test passes. (Hidden tests are run when it is graded.)", fg=typer.colors.GREEN)
+
+
+@app.command()
+def demo(out: Path = typer.Option(Path("build/demo"), "--out", "-o", help="Where the example class and its grading go.")) -> None:
+    """The whole pipeline on the bundled example class: data, release, answer keys, grading, reports.
+
+    Example: dlcourse demo --out /tmp/demo
+    """
+    from .pipeline.examples import build_example_class
+
+    root = _root()
+    out = out.resolve()
+    ids = assignment_ids(root)
+    typer.echo(f"== 1/4 data ==")
+    data(name=None, copy=True)
+    typer.echo(f"== 2/4 student releases and answer keys for {len(ids)} assignment(s) ==")
+    release(ids)
+    solve(ids, execute=False)
+    typer.echo("== 3/4 the example class ==")
+    submissions = out / "submissions"
+    examples = build_example_class(root, ids, submissions)
+    for ex in examples:
+        typer.echo(f"  {ex.student:<8} {ex.assignment}: {ex.note}")
+    typer.echo("== 4/4 grading (each notebook runs top to bottom; training cells take a while) ==")
+    _grade_and_report(root, submissions, out / "grading")
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,60 @@
+"""The data manifest (``datasets/manifest.json``): what each data set is and its digests."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..course import find_course_root
+
+
+@dataclass(frozen=True)
+class FileSpec:
+    name: str  # file name without ``.gz``
+    bytes: int
+    sha256: str  # of the decompressed content
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    name: str
+    title: str
+    keras_subdir: str
+    download_url: str
+    system_dirs: tuple[str, ...]
+    install_hint: str
+    class_names: tuple[str, ...]
+    files: tuple[FileSpec, ...]
+
+
+def manifest_path(root: Path | None = None) -> Path:
+    return (root or find_course_root()) / "datasets" / "manifest.json"
+
+
+def load_manifest(root: Path | None = None) -> dict[str, DatasetSpec]:
+    path = manifest_path(root)
+    try:
+        raw = json.loads(path.read_text())
+    except FileNotFoundError as exc:
+        raise FileNotFoundError(f"The data manifest {path} is missing; restore it from the course repository.") from exc
+    return {
+        name: DatasetSpec(
+            name=name,
+            title=entry["title"],
+            keras_subdir=entry["keras_subdir"],
+            download_url=entry["download_url"],
+            system_dirs=tuple(entry.get("system_dirs", [])),
+            install_hint=entry["install_hint"],
+            class_names=tuple(entry["class_names"]),
+            files=tuple(FileSpec(fname, f["bytes"], f["sha256"]) for fname, f in entry["files"].items()),
+        )
+        for name, entry in raw.items()
+    }
+
+
+def dataset_spec(name: str, root: Path | None = None) -> DatasetSpec:
+    specs = load_manifest(root)
+    if name not in specs:
+        raise KeyError(f"Unknown data set {name!r}; the manifest lists {sorted(specs)}")
+    return specs[name]

@@ -1,0 +1,64 @@
+"""Build the example class (answer key, untouched release, planted mistakes) from ``autograder/examples``."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "examples"
+
+
+@dataclass
+class ExampleStudent:
+    student: str
+    assignment: str
+    based_on: str
+    note: str
+    edits: list[dict] = field(default_factory=list)
+    expect_failed: list[str] | None = None
+    expect_message: dict[str, str] = field(default_factory=dict)
+
+
+def example_students(assignment: str) -> list[ExampleStudent]:
+    path = EXAMPLES_DIR / f"{assignment}.json"
+    if not path.exists():
+        return []
+    spec = json.loads(path.read_text())
+    return [ExampleStudent(assignment=assignment, **entry) for entry in spec["students"]]
+
+
+def apply_edits(nb, edits: list[dict], label: str):
+    for edit in edits:
+        cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == edit["grade_id"]]
+        if len(cells) != 1:
+            raise ValueError(f"{label}: no single cell with grade_id {edit['grade_id']!r}")
+        count = cells[0].source.count(edit["old"])
+        if count != 1:
+            raise ValueError(f"{label}: {edit['old']!r} occurs {count} times in cell {edit['grade_id']!r}; update the example")
+        cells[0].source = cells[0].source.replace(edit["old"], edit["new"])
+    return nb
+
+
+def build_submission(root: Path, example: ExampleStudent, out_dir: Path) -> Path:
+    folder = {"solution": "solutions", "release": "assignments"}[example.based_on]
+    notebooks = sorted((root / folder / example.assignment).glob("*.ipynb"))
+    if not notebooks:
+        raise FileNotFoundError(f"{root / folder / example.assignment} has no notebook: run `dlcourse release` and `dlcourse solve` first")
+    nb = nbformat.read(notebooks[0], as_version=4)
+    apply_edits(nb, example.edits, f"{example.assignment}/{example.student}")
+    target = out_dir / example.student / f"{example.assignment}.ipynb"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, target)
+    return target
+
+
+def build_example_class(root: Path, assignments: list[str], out_dir: Path) -> list[ExampleStudent]:
+    built = []
+    for aid in assignments:
+        for example in example_students(aid):
+            build_submission(root, example, out_dir)
+            built.append(example)
+    return built

@@ -1,0 +1,53 @@
+"""Build an nbgrader API object from the course's ``nbgrader_config.py`` plus overrides."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from traitlets.config import Config
+from traitlets.config.loader import PyFileConfigLoader
+
+from ..course import MARKER
+
+
+def course_config(root: Path, **overrides: dict) -> Config:
+    """The course's nbgrader config with ``overrides`` (``{"Section": {"key": value}}``) merged on top."""
+    config = PyFileConfigLoader(MARKER, path=str(root)).load_config()
+    config.CourseDirectory.root = str(root)
+    for section, values in overrides.items():
+        for key, value in values.items():
+            setattr(config[section], key, value)
+    return config
+
+
+def make_api(config: Config):
+    """An ``NbGraderAPI`` that logs only warnings (its info lines would drown our progress bars)."""
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+
+    coursedir = CourseDirectory(config=config)
+    api = NbGraderAPI(coursedir=coursedir, config=config)
+    api.log.setLevel(logging.WARNING)
+    return api
+
+
+def result_error(result: dict) -> str:
+    """The useful last lines of a failed nbgrader call's log and traceback."""
+    text = (result.get("error") or "") + "\n" + (result.get("log") or "")
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return "\n".join(lines[-8:]) or "nbgrader reported a failure without a message"
+
+
+def grading_environment() -> dict[str, str]:
+    """Environment for kernels that execute graded notebooks (inherited by the kernel process)."""
+    return {
+        "TF_CPP_MIN_LOG_LEVEL": "3",
+        "DLCOURSE_GRADING": "1",
+        "PYTHONWARNINGS": "ignore",
+        "MPLBACKEND": "Agg",
+        "TQDM_DISABLE": "1",
+        "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+        "JUPYTER_PLATFORM_DIRS": os.environ.get("JUPYTER_PLATFORM_DIRS", "1"),
+    }

@@ -1,0 +1,27 @@
+"""nbgrader configuration for the course (plain `nbgrader ...` commands read it too).
+
+`dlcourse` loads this file and overrides only what a command needs (for
+grading: a separate work folder and gradebook), so the two never disagree.
+"""
+
+c = get_config()  # noqa: F821  (injected by traitlets)
+
+c.CourseDirectory.course_id = "dlcourse"
+c.CourseDirectory.source_directory = "source_notebooks"
+c.CourseDirectory.release_directory = "assignments"
+c.CourseDirectory.solution_directory = "solutions"
+c.CourseDirectory.db_url = "sqlite:///gradebook.db"
+
+# What a student sees in place of a solution.
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+
+# Training cells run for minutes on a 2-core CPU: allow 10 minutes a cell,
+# and kill a kernel that stops answering instead of waiting forever.
+c.Execute.timeout = 600
+c.Execute.startup_timeout = 120
+c.Execute.interrupt_on_timeout = True
+
+# A notebook that floods its output should not produce a 500 MB autograded file.
+c.LimitOutput.max_lines = 1000
+c.LimitOutput.max_traceback = 100
