@@ -7,19 +7,43 @@ frameworks, are silenced before TensorFlow is imported.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import sys
 import platform
 import random
 import warnings
 from dataclasses import dataclass
 
 
+@contextlib.contextmanager
+def _stderr_fd_silenced():
+    """Point file descriptor 2 at /dev/null: TensorFlow's C++ start-up lines bypass Python's sys.stderr."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
 def quiet() -> None:
-    """Silence TensorFlow/absl logging and framework warnings (must run before importing TensorFlow)."""
+    """Silence TensorFlow/absl logging and framework warnings, and import TensorFlow quietly."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    if "tensorflow" not in sys.modules:
+        # absl prints "log messages before absl::InitializeLog()" at import, whatever the log level.
+        with _stderr_fd_silenced():
+            import tensorflow  # noqa: F401
     for module in ("tensorflow", "keras", "absl", "jax", "h5py", "google.protobuf", "numpy"):
         warnings.filterwarnings("ignore", module=module)
     warnings.filterwarnings("ignore", category=DeprecationWarning)
