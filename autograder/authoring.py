@@ -56,9 +56,13 @@ def tests(grade_id: str, points: float, source: str) -> nbformat.NotebookNode:
     return new_code_cell(_text(source), metadata=_meta(grade_id, grade=True, solution=False, locked=True, points=points))
 
 
-def written(grade_id: str, points: float, source: str = "YOUR ANSWER HERE") -> nbformat.NotebookNode:
-    """A manually graded written answer."""
-    return new_markdown_cell(_text(source), metadata=_meta(grade_id, grade=True, solution=True, locked=False, points=points))
+def written(grade_id: str, points: float, model_answer: str) -> nbformat.NotebookNode:
+    """A manually graded written answer.
+
+    The source holds the model answer (it appears in the answer key and helps
+    graders); the student release replaces it with "YOUR ANSWER HERE".
+    """
+    return new_markdown_cell(_text(model_answer), metadata=_meta(grade_id, grade=True, solution=True, locked=False, points=points))
 
 
 def notebook(cells: list) -> nbformat.NotebookNode:

@@ -158,13 +158,12 @@ def validate(notebook: Path = typer.Argument(..., exists=True, dir_okay=False, h
     Example: dlcourse validate assignments/01_logistic_regression/01_logistic_regression.ipynb
     """
     from nbgrader.validator import Validator
-    from nbgrader.preprocessors import Execute
 
     from .pipeline.nbgrader_setup import course_config
-    from .pipeline.preprocessors import ProgressExecute
+    from .pipeline.preprocessors import with_progress
 
     config = course_config(_root())
-    config.Validator.preprocessors = [ProgressExecute if p is Execute else p for p in Validator.preprocessors.default_value]
+    config.Validator.preprocessors = with_progress(Validator, "preprocessors")
     results = Validator(config=config).validate(str(notebook.resolve()))
     problems = 0
     for kind, label in (("type_changed", "cell type changed"), ("changed", "a read-only test cell was edited"), ("failed", "test failed")):

@@ -8,7 +8,7 @@ fails, so nbgrader scores the cell and the student learns something.
 from .accuracy import AccuracyResult, check_accuracy
 from .architecture import ArchitectureError, LayerSpec, check_architecture, describe_model
 from .arrays import ArrayMismatch, check_close
-from .gradient import GradientCheckError, check_gradient, diagnose_gradient, numerical_gradient, relative_error
+from .gradient import GradientCheckError, check_gradient, diagnose_gradient, gradient_check, numerical_gradient, relative_error
 
 __all__ = [
     "AccuracyResult",
@@ -22,6 +22,7 @@ __all__ = [
     "check_gradient",
     "describe_model",
     "diagnose_gradient",
+    "gradient_check",
     "numerical_gradient",
     "relative_error",
 ]

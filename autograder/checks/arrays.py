@@ -18,12 +18,14 @@ def _as_array(value, name: str, role: str) -> np.ndarray:
         raise ArrayMismatch(f"{name}: {role} cannot be turned into an array ({exc})") from exc
 
 
-def check_close(actual, expected, *, rtol: float = 1e-5, atol: float = 1e-8, name: str = "result", quiet: bool = False) -> float:
+def check_close(actual, expected, *, rtol: float = 1e-5, atol: float = 1e-8, name: str = "result", quiet: bool = False) -> None:
     """Assert ``actual`` matches ``expected`` elementwise within ``atol + rtol * |expected|``.
 
     Checks, in order: shape, numeric dtype, NaN/inf, then values; the message
-    names the first thing wrong and the worst entry. Returns the largest
-    absolute difference.
+    names the first thing wrong and the worst entry.
+
+    Returns ``None`` on purpose: nbgrader reads a number left as a test cell's
+    last value as *partial credit in points*.
     """
     actual = _as_array(actual, name, "your result")
     expected = _as_array(expected, name, "the expected value")
@@ -62,4 +64,3 @@ def check_close(actual, expected, *, rtol: float = 1e-5, atol: float = 1e-8, nam
     max_diff = float(diff.max()) if diff.size else 0.0
     if not quiet:
         print(f"✓ {name}: shape {actual.shape} matches, max |difference| {max_diff:.2e}")
-    return max_diff

@@ -20,7 +20,7 @@ import nbformat
 from . import intake
 from .intake import Submission
 from .nbgrader_setup import course_config, grading_environment, make_api, result_error
-from .preprocessors import ProgressExecute
+from .preprocessors import with_progress
 from .release import PipelineError
 
 
@@ -79,8 +79,8 @@ def step_scores(sub: Submission, ctx: GradingContext) -> None:
         record = gb.find_submission(sub.assignment, sub.student)
         grades = [grade for nb in record.notebooks for grade in nb.grades]
         sub.score, sub.max_score = record.score, record.max_score
-        auto = [g for g in grades if g.auto_score is not None]
-        sub.auto_score = sum(g.auto_score for g in auto)
+        auto = [g for g in grades if g.cell_type == "code"]  # written answers are graded by hand
+        sub.auto_score = sum(g.auto_score or 0 for g in auto)
         sub.auto_max_score = sum(g.max_score for g in auto)
         sub.manual_pending = any(g.needs_manual_grade for g in grades)
     graded = nbformat.read(_autograded_notebook(sub, ctx), as_version=4)
@@ -152,6 +152,8 @@ def _environment(values: dict[str, str]):
 
 
 def make_context(root: Path, workdir: Path) -> GradingContext:
+    from nbgrader.converters import Autograde
+
     workdir.mkdir(parents=True, exist_ok=True)
     config = course_config(
         root,
@@ -161,16 +163,9 @@ def make_context(root: Path, workdir: Path) -> GradingContext:
             "release_directory": str(workdir / "release"),
             "db_url": f"sqlite:///{workdir / 'gradebook.db'}",
         },
-        Autograde={"autograde_preprocessors": _autograde_preprocessors()},
+        Autograde={"autograde_preprocessors": with_progress(Autograde, "autograde_preprocessors")},
     )
     return GradingContext(root, workdir, make_api(config), source_notebook_index(root))
-
-
-def _autograde_preprocessors() -> list:
-    from nbgrader.converters import Autograde
-    from nbgrader.preprocessors import Execute
-
-    return [ProgressExecute if pp is Execute else pp for pp in Autograde.autograde_preprocessors.default_value]
 
 
 def grade_batch(root: Path, submissions_dir: Path, workdir: Path, on_done: Callable[[Submission], None] | None = None) -> list[Submission]:

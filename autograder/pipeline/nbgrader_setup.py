@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
+import sys
 from pathlib import Path
 
 from traitlets.config import Config
@@ -22,11 +24,19 @@ def course_config(root: Path, **overrides: dict) -> Config:
     return config
 
 
+def _expose_environment_scripts() -> None:
+    """nbgrader runs ``alembic`` (gradebook migrations) as a subprocess: make this environment's scripts findable."""
+    scripts = os.path.dirname(sys.executable)
+    if shutil.which("alembic") is None and scripts not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = scripts + os.pathsep + os.environ.get("PATH", "")
+
+
 def make_api(config: Config):
     """An ``NbGraderAPI`` that logs only warnings (its info lines would drown our progress bars)."""
     from nbgrader.apps import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
 
+    _expose_environment_scripts()
     coursedir = CourseDirectory(config=config)
     api = NbGraderAPI(coursedir=coursedir, config=config)
     api.log.setLevel(logging.WARNING)

@@ -31,3 +31,9 @@ class ProgressExecute(Execute):
         if cell.cell_type == "code":
             self._bar.update(1)
         return result
+
+
+def with_progress(owner: type, trait: str) -> list:
+    """``owner``'s default preprocessor list for ``trait`` with ``Execute`` swapped for :class:`ProgressExecute`."""
+    defaults = owner.class_traits()[trait].default()
+    return [ProgressExecute if pp is Execute else pp for pp in defaults]
