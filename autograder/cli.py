@@ -59,14 +59,18 @@ def data(
     from .data.manifest import load_manifest
 
     root = _root()
-    names = name or list(load_manifest(root))
+    specs = load_manifest(root)
+    names = name or list(specs)
     missing = []
     for dataset in names:
         try:
             found = locate(dataset)
         except DataNotFoundError as exc:
-            missing.append(dataset)
-            typer.secho(f"✗ {dataset}: {exc}", fg=typer.colors.RED, err=True)
+            if name or specs[dataset].required:
+                missing.append(dataset)
+                typer.secho(f"✗ {dataset}: {exc}", fg=typer.colors.RED, err=True)
+            else:
+                typer.secho(f"! {dataset} (optional, for {specs[dataset].used_by}) is not available: {exc}", fg=typer.colors.YELLOW, err=True)
             continue
         where = copy_to_course_cache(found, root) if copy else found.directory
         shapes = ", ".join(f"{k.split('-')[0]}-{k.split('-')[1]} {v.shape}" for k, v in found.arrays.items())

@@ -1,5 +1,6 @@
 import gzip
 import json
+import os
 
 import numpy as np
 import pytest
@@ -129,7 +130,12 @@ def test_fashion_mnist_is_keras_shaped_and_verified():
 
 
 def test_mnist_class_counts_match_the_published_ones():
-    (_, y_train), (_, y_test) = loaders.load_mnist()
+    try:
+        (_, y_train), (_, y_test) = loaders.load_mnist()
+    except loaders.DataNotFoundError:
+        if os.environ.get("CI"):
+            raise  # CI has the course's shared MNIST copy: missing there is a failure, not a skip
+        pytest.skip("MNIST is optional and not installed here")
     assert np.bincount(y_train).tolist() == [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
     assert np.bincount(y_test).tolist() == [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
 

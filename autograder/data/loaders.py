@@ -106,6 +106,9 @@ def read_verified(spec: DatasetSpec, directory: Path) -> dict[str, np.ndarray]:
 
 
 def _download(spec: DatasetSpec) -> Path:
+    from ..runtime import quiet
+
+    quiet()
     import keras  # imported late: it is slow and only needed off the happy path
 
     target = keras_cache_dir(spec)
@@ -145,7 +148,7 @@ def locate(name: str, data_dir: str | os.PathLike | None = None, download: bool 
     root = _course_root()
     cache = root / "datasets" / spec.name if root else Path("datasets") / spec.name
     raise DataNotFoundError(
-        f"Could not find a verified copy of {spec.title.split(',')[0]}. Looked in:\n{places}\n"
+        f"Could not find a verified copy of the {spec.name} data set. Looked in:\n{places}\n"
         f"To fix: {spec.install_hint}; or put the four files "
         f"({', '.join(f.name + '.gz' for f in spec.files)}) in {cache} or in a folder named by "
         "$DLCOURSE_DATA, then run `dlcourse data`."

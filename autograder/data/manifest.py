@@ -26,6 +26,8 @@ class DatasetSpec:
     install_hint: str
     class_names: tuple[str, ...]
     files: tuple[FileSpec, ...]
+    required: bool = True  # an optional set (MNIST) only warns when it is missing
+    used_by: str = ""
 
 
 def manifest_path(root: Path | None = None) -> Path:
@@ -48,6 +50,8 @@ def load_manifest(root: Path | None = None) -> dict[str, DatasetSpec]:
             install_hint=entry["install_hint"],
             class_names=tuple(entry["class_names"]),
             files=tuple(FileSpec(fname, f["bytes"], f["sha256"]) for fname, f in entry["files"].items()),
+            required=entry.get("required", True),
+            used_by=entry.get("used_by", ""),
         )
         for name, entry in raw.items()
     }
