@@ -60,9 +60,11 @@ def jax_cudnn_lstm_used(keras) -> str:
     """Ask Keras's JAX backend whether its fused cuDNN LSTM runs for a default LSTM layer."""
     if keras.backend.backend() != "jax":
         return "n/a (not the JAX backend)"
-    from keras.src.backend.jax import rnn
+    import importlib
 
     import jax.numpy as jnp
+
+    rnn = importlib.import_module("keras.src.backend.jax.rnn")  # the package re-exports a function of the same name
 
     layer = keras.layers.LSTM(8)
     layer.build((2, 5, 3))
