@@ -207,6 +207,58 @@ def demo(out: Path = typer.Option(Path("build/demo"), "--out", "-o", help="Where
     _grade_and_report(root, submissions, out / "grading")
 
 
+@app.command()
+def bench(
+    assignments: Optional[List[str]] = typer.Argument(None, help="Assignment ids (default: all)."),
+    seeds: List[int] = typer.Option([0], "--seed", "-s", help="Seeds to run each notebook with (repeat the option)."),
+    mnist: bool = typer.Option(True, help="Also run the same notebooks on MNIST when it is available."),
+    grading: bool = typer.Option(True, help="Also time grading one submission of each assignment."),
+    quick: bool = typer.Option(False, help="CI-sized: assignment 01 only, one seed, no MNIST, no grading timing."),
+    out: Path = typer.Option(Path("benchmarks"), "--out", "-o", help="Folder for results.json/.md and the plot."),
+) -> None:
+    """Run each answer key end to end and record accuracy, training time and wall times against published figures.
+
+    Example: dlcourse bench --seed 0 --seed 1 --seed 2
+    """
+    from datetime import date
+
+    from tqdm.auto import tqdm
+
+    from .bench import report
+    from .bench.runner import run_notebook, time_grading
+    from .data.loaders import DataNotFoundError, locate
+    from .runtime import device_report
+
+    root = _root()
+    ids = ["01_logistic_regression"] if quick and not assignments else _select(root, assignments)
+    if quick:
+        seeds, mnist, grading = seeds[:1], False, False
+    datasets = ["fashion_mnist"]
+    if mnist:
+        try:
+            locate("mnist")
+            datasets.append("mnist")
+        except DataNotFoundError:
+            typer.secho("MNIST is not available here: running on Fashion-MNIST only.", fg=typer.colors.YELLOW)
+    device = device_report()
+    machine = {"device": device.device, "cpu": device.cpu, "cores": device.cores, "gpus": device.gpus,
+               "tensorflow": device.tensorflow, "keras": device.keras, "date": date.today().isoformat()}
+    plan = [(aid, dataset, seed) for aid in ids for dataset in datasets for seed in seeds]
+    runs = []
+    for aid, dataset, seed in tqdm(plan, desc="answer keys", unit="notebook"):
+        notebook = next((root / "solutions" / aid).glob("*.ipynb"))
+        runs.append(run_notebook(notebook, aid, seed=seed, dataset=dataset))
+        if runs[-1].error:
+            typer.secho(f"{aid} ({dataset}, seed {seed}) stopped with an error: {runs[-1].error}", fg=typer.colors.RED)
+    timings = {aid: time_grading(root, aid) for aid in tqdm(ids, desc="grading", unit="assignment")} if grading else {}
+    paths = report.write(out, machine, runs, timings, quick)
+    typer.echo(paths["markdown"].read_text())
+    for label, path in paths.items():
+        typer.echo(f"  {label}: {path}")
+    if any(run.error for run in runs):
+        _fail("Some notebooks failed; see the table above.")
+
+
 def main() -> None:
     try:
         app()

@@ -133,7 +133,12 @@ def device_report() -> DeviceReport:
 
 
 def setup_notebook(seed: int = 0, deterministic: bool = True) -> DeviceReport:
-    """Quiet logs, seed everything, print and return the device report."""
+    """Quiet logs, seed everything, print and return the device report.
+
+    ``DLCOURSE_SEED`` overrides ``seed`` (``dlcourse bench --seeds`` uses it to
+    measure the spread over seeds without editing the notebooks).
+    """
+    seed = int(os.environ.get("DLCOURSE_SEED", seed))
     seed_everything(seed, deterministic)
     report = device_report()
     print(report)

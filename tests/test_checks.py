@@ -189,3 +189,35 @@ def test_check_accuracy_evaluates_a_keras_model(keras):
     model.compile(optimizer=keras.optimizers.Adam(0.1), loss="binary_crossentropy")
     model.fit(x, y, epochs=30, verbose=0)
     assert check_accuracy(model, x, y, threshold=0.9, quiet=True).accuracy >= 0.9
+
+
+# ---------------------------------------------------------------- regression
+
+def test_check_mse_ceiling_and_baseline(capsys):
+    from autograder.checks import check_mse
+    from autograder.checks.regression import MSEError
+
+    y = np.array([[0.0], [1.0], [2.0], [3.0]])
+    result = check_mse(y + 0.1, None, y, ceiling=0.02)
+    assert abs(result.mse - 0.01) < 1e-12 and result.baseline == 1.25
+    assert "predicting the mean scores 1.2500" in capsys.readouterr().out
+    with pytest.raises(MSEError, match="above the allowed 0.0050"):
+        check_mse(y + 0.1, None, y, ceiling=0.005)
+    with pytest.raises(MSEError, match="predictions for targets"):
+        check_mse(np.zeros(3), None, y, ceiling=1.0)
+
+
+def test_checks_report_metrics_only_when_asked(tmp_path, monkeypatch, keras):
+    import json
+
+    from autograder import metrics
+
+    y = np.array([0, 1, 1, 0])
+    check_accuracy(np.eye(2)[y], None, y, threshold=0.5, quiet=True)
+    assert not metrics.enabled()
+    log = tmp_path / "metrics.jsonl"
+    monkeypatch.setenv("DLCOURSE_METRICS", str(log))
+    model = keras.Sequential([keras.Input(shape=(3,)), keras.layers.Dense(2, activation="softmax")])
+    check_accuracy(model, np.zeros((4, 3)), np.zeros(4, dtype=int), threshold=0.0, name="acc", quiet=True)
+    entry = json.loads(log.read_text().splitlines()[-1])
+    assert entry["kind"] == "accuracy" and entry["name"] == "acc" and entry["params"] == 8 and entry["accuracy"] == 1.0

@@ -8,6 +8,7 @@ fails, so nbgrader scores the cell and the student learns something.
 from .accuracy import AccuracyResult, check_accuracy
 from .architecture import ArchitectureError, LayerSpec, check_architecture, describe_model
 from .arrays import ArrayMismatch, check_close
+from .regression import MSEResult, check_mse
 from .gradient import GradientCheckError, check_gradient, diagnose_gradient, gradient_check, numerical_gradient, relative_error
 
 __all__ = [
@@ -16,9 +17,11 @@ __all__ = [
     "ArrayMismatch",
     "GradientCheckError",
     "LayerSpec",
+    "MSEResult",
     "check_accuracy",
     "check_architecture",
     "check_close",
+    "check_mse",
     "check_gradient",
     "describe_model",
     "diagnose_gradient",

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import metrics
+
 
 class AccuracyError(AssertionError):
     pass
@@ -67,6 +69,8 @@ def check_accuracy(model, x, y, *, threshold: float, name: str = "test accuracy"
     n = labels.size
     low, high = wilson_interval(correct, n)
     result = AccuracyResult(correct / n, low, high, n, threshold)
+    if metrics.enabled():
+        metrics.record("accuracy", name=name, accuracy=result.accuracy, low=low, high=high, n=n, threshold=threshold, **metrics.model_facts(model))
     summary = f"{name} {result.accuracy:.4f} (95% interval {low:.4f}-{high:.4f}, n={n:,})"
     if not result.passed:
         raise AccuracyError(

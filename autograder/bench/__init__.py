@@ -1,0 +1,1 @@
+"""``dlcourse bench``: what the reference models reach, how fast, next to published figures."""

@@ -1,0 +1,41 @@
+import json
+
+import pytest
+
+from autograder.bench.report import markdown, summarise
+from autograder.bench.runner import NotebookRun, attach_training_times
+
+
+def test_training_time_is_the_last_fit_cell_before_the_metric():
+    spans = [("model.fit(a)", 10.0, 20.0), ("print(1)", 20.0, 21.0), ("model.fit(b)", 30.0, 34.0), ("model.fit(c)", 50.0, 60.0)]
+    metrics = [{"kind": "accuracy", "name": "acc", "accuracy": 0.9, "time": 40.0, "epochs": 2}]
+    attach_training_times(metrics, spans)
+    assert metrics[0]["train_s"] == 4.0 and metrics[0]["epoch_s"] == 2.0
+
+
+def test_summary_aggregates_seeds_and_compares_with_published_rows():
+    runs = [NotebookRun("03_mlp", "fashion_mnist", seed, 100.0, [{"kind": "accuracy", "name": "final", "accuracy": acc, "train_s": 60.0, "epoch_s": 6.0, "params": 1000}])
+            for seed, acc in [(0, 0.89), (1, 0.91)]]
+    rows = summarise(runs)
+    assert rows[0]["values"] == [0.89, 0.91]
+    text = markdown({"device": "CPU", "tensorflow": "2", "keras": "3", "date": "today"}, runs, {}, quick=False)
+    assert "0.9000 ± 0.0141" in text
+    assert "MLP 256-128-100: 0.8833 | +0.0167" in text
+
+
+@pytest.mark.slow
+def test_quick_bench_trains_a_real_model_and_writes_its_files(tmp_path):
+    from typer.testing import CliRunner
+
+    from autograder.cli import app
+
+    result = CliRunner().invoke(app, ["bench", "--quick", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    record = json.loads((tmp_path / "results_quick.json").read_text())
+    [run] = record["runs"]
+    assert run["assignment"] == "01_logistic_regression" and run["error"] is None
+    [metric] = run["metrics"]
+    assert metric["params"] == 7850 and metric["epochs"] == 10 and metric["train_s"] > 0
+    assert metric["accuracy"] >= 0.82
+    assert (tmp_path / "results_quick_accuracy_vs_time.png").stat().st_size > 10000
+    assert "scikit-learn LogisticRegression: 0.8420" in (tmp_path / "results_quick.md").read_text()
