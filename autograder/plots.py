@@ -132,7 +132,7 @@ def plot_decision_boundary(predict: Callable[[np.ndarray], np.ndarray], X, y, ti
     gx, gy = np.meshgrid(xs, ys)
     z = np.asarray(predict(np.c_[gx.ravel(), gy.ravel()])).reshape(gx.shape)
     ax.contourf(gx, gy, z, levels=20 if z.dtype.kind == "f" else None, cmap="RdBu_r", alpha=0.35)
-    ax.scatter(X[:, 0], X[:, 1], c=y, cmap="RdBu_r", edgecolors="k", s=14)
+    ax.scatter(X[:, 0], X[:, 1], c=y, cmap="RdBu_r", edgecolors="k", linewidths=0.4, s=24)
     ax.set_xlabel("$x_1$")
     ax.set_ylabel("$x_2$")
     if title:
