@@ -70,7 +70,11 @@ def data(
                 missing.append(dataset)
                 typer.secho(f"✗ {dataset}: {exc}", fg=typer.colors.RED, err=True)
             else:
-                typer.secho(f"! {dataset} (optional, for {specs[dataset].used_by}) is not available: {exc}", fg=typer.colors.YELLOW, err=True)
+                typer.secho(
+                    f"! {dataset} is optional ({specs[dataset].used_by}) and was not found; "
+                    f"`dlcourse data --name {dataset}` lists where it looked and how to add it.",
+                    fg=typer.colors.YELLOW, err=True,
+                )
             continue
         where = copy_to_course_cache(found, root) if copy else found.directory
         shapes = ", ".join(f"{k.split('-')[0]}-{k.split('-')[1]} {v.shape}" for k, v in found.arrays.items())
