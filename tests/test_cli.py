@@ -1,3 +1,4 @@
+import os
 import subprocess
 import sys
 
@@ -19,7 +20,11 @@ def test_every_command_has_help_with_an_example(command):
 def test_data_command_verifies_every_data_set():
     result = CliRunner().invoke(app, ["data", "--no-copy"])
     assert result.exit_code == 0, result.output
-    assert "✓ fashion_mnist: verified" in result.output and "✓ mnist: verified" in result.output
+    assert "✓ fashion_mnist: verified" in result.output
+    if os.environ.get("CI"):  # CI has the course's shared MNIST copy; elsewhere MNIST is optional
+        assert "✓ mnist: verified" in result.output
+    else:
+        assert "✓ mnist: verified" in result.output or "mnist is optional" in result.output
 
 
 def test_unknown_assignment_is_a_clear_error():
