@@ -207,6 +207,21 @@ def test_check_mse_ceiling_and_baseline(capsys):
         check_mse(np.zeros(3), None, y, ceiling=1.0)
 
 
+def test_report_mse_prints_and_records_without_asserting(capsys, tmp_path, monkeypatch):
+    import json
+
+    from autograder.checks import report_mse
+
+    y = np.array([0.0, 1.0, 2.0, 3.0])
+    log = tmp_path / "metrics.jsonl"
+    monkeypatch.setenv("DLCOURSE_METRICS", str(log))
+    result = report_mse(np.full(4, 1.5), None, y, name="mean model", note="not graded")
+    assert result.mse == result.baseline == 1.25  # far above any ceiling, and still no exception
+    assert capsys.readouterr().out.strip() == "mean model 1.2500 (predicting the mean scores 1.2500; n=4) — not graded"
+    entry = json.loads(log.read_text())
+    assert entry["kind"] == "mse" and entry["name"] == "mean model" and entry["mse"] == 1.25 and entry["ceiling"] is None
+
+
 def test_checks_report_metrics_only_when_asked(tmp_path, monkeypatch, keras):
     import json
 

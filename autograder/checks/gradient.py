@@ -94,16 +94,16 @@ def diagnose_gradient(analytic, numeric, batch_size: int | None = None) -> str |
         return None
     if abs(scale + 1) < 1e-3:
         return "your gradient has the wrong sign: gradient ascent instead of descent, or (p - y) written as (y - p)"
-    sign = "the wrong sign and " if scale < 0 else ""
+    subject = "your gradient has the wrong sign and is" if scale < 0 else "your gradient is"
     magnitude = abs(scale)
     if batch_size and batch_size > 1:
         if abs(magnitude - batch_size) / batch_size < 1e-3:
-            return f"your gradient has {sign}is {batch_size}x too large (the batch size): the mean over the batch is missing"
+            return f"{subject} {batch_size}x too large (the batch size): the mean over the batch is missing"
         if abs(magnitude * batch_size - 1) < 1e-3:
-            return f"your gradient has {sign}is {batch_size}x too small (the batch size): the mean over the batch is taken twice"
+            return f"{subject} {batch_size}x too small (the batch size): the mean over the batch is taken twice"
     if abs(magnitude - 2) < 1e-3 or abs(magnitude - 0.5) < 1e-3:
-        return f"your gradient has {sign}is off by a factor {magnitude:.3g}: check a 1/2 in the loss or a doubled term"
-    return f"your gradient has {sign}is off by a constant factor {magnitude:.4g}: a missing or extra scaling (batch size, 1/2, learning rate?)"
+        return f"{subject} off by a factor {magnitude:.3g}: check a 1/2 in the loss or a doubled term"
+    return f"{subject} off by a constant factor {magnitude:.4g}: a missing or extra scaling (batch size, 1/2, learning rate?)"
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""``check_mse``: held-out mean squared error against a ceiling."""
+"""``check_mse``: held-out mean squared error against a ceiling; ``report_mse`` for figures shown but not graded."""
 
 from __future__ import annotations
 
@@ -18,15 +18,13 @@ class MSEResult:
     mse: float
     baseline: float
     n: int
-    ceiling: float
+    ceiling: float | None
 
 
-def check_mse(model, x, y, *, ceiling: float, name: str = "test MSE", batch_size: int = 1024, quiet: bool = False) -> MSEResult:
-    """Evaluate ``model`` on ``(x, y)`` and assert its mean squared error is at most ``ceiling``.
+def measure_mse(model, x, y, *, name: str = "test MSE", ceiling: float | None = None, batch_size: int = 1024) -> MSEResult:
+    """Held-out MSE of ``model`` (a Keras model, or its predictions on ``x``) and of predicting the mean of ``y``.
 
-    ``model`` is a Keras model or its predictions on ``x`` (same shape as ``y``).
-    The message also gives the error of always predicting the mean of ``y``,
-    the baseline any model must beat.
+    Asserts nothing; reports the figure to ``dlcourse bench`` when it is listening.
     """
     if model is None:
         raise MSEError(f"{name}: got None instead of a model. Did the training cell run?")
@@ -40,8 +38,26 @@ def check_mse(model, x, y, *, ceiling: float, name: str = "test MSE", batch_size
     result = MSEResult(mse, baseline, targets.shape[0], ceiling)
     if metrics.enabled():
         metrics.record("mse", name=name, mse=mse, baseline=baseline, n=result.n, ceiling=ceiling, **metrics.model_facts(model))
-    summary = f"{name} {mse:.4f} (predicting the mean scores {baseline:.4f}; n={result.n:,})"
-    if not np.isfinite(mse) or mse > ceiling:
+    return result
+
+
+def report_mse(model, x, y, *, name: str, note: str = "") -> MSEResult:
+    """Print (and report to the bench) a model's MSE that is shown but not graded, e.g. a baseline model's."""
+    result = measure_mse(model, x, y, name=name)
+    print(f"{name} {result.mse:.4f} (predicting the mean scores {result.baseline:.4f}; n={result.n:,}){' — ' + note if note else ''}")
+    return result
+
+
+def check_mse(model, x, y, *, ceiling: float, name: str = "test MSE", batch_size: int = 1024, quiet: bool = False) -> MSEResult:
+    """Evaluate ``model`` on ``(x, y)`` and assert its mean squared error is at most ``ceiling``.
+
+    ``model`` is a Keras model or its predictions on ``x`` (same shape as ``y``).
+    The message also gives the error of always predicting the mean of ``y``,
+    the baseline any model must beat.
+    """
+    result = measure_mse(model, x, y, name=name, ceiling=ceiling, batch_size=batch_size)
+    summary = f"{name} {result.mse:.4f} (predicting the mean scores {result.baseline:.4f}; n={result.n:,})"
+    if not np.isfinite(result.mse) or result.mse > ceiling:
         raise MSEError(f"{summary} is above the allowed {ceiling:.4f}. Train longer or check the learning rate and the targets' scaling.")
     if not quiet:
         print(f"✓ {summary} ≤ {ceiling:.4f}")
