@@ -10,9 +10,9 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(TF)
 PYTEST_ARGS ?=
 
-.PHONY: setup data demo test test-fast clean
+.PHONY: setup sandbox data demo test test-fast clean
 
-setup: $(STAMP) data
+setup: $(STAMP) sandbox data
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[$(TF),dev]"
 	@rm -f $(VENV)/.installed-*
 	@touch $@
+
+# Grading runs each submission inside bubblewrap when it works here; install it when we may
+# (root, apt available). Without it, grading falls back to resource limits and says so.
+sandbox:
+	@if ! command -v bwrap >/dev/null && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "Installing Debian package bubblewrap"; \
+	  apt-get install -y -qq bubblewrap >/dev/null 2>&1 || \
+	  { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq bubblewrap >/dev/null 2>&1; } || \
+	  echo "  (could not install it; grading will use resource limits only)"; \
+	fi
 
 # Fashion-MNIST comes from Debian's dataset-fashion-mnist when we may install it
 # (root, apt available); otherwise `dlcourse data` looks in the other places.

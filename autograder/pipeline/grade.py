@@ -1,17 +1,23 @@
 """Grading a batch of submissions: a chain of small steps over each :class:`Submission`.
 
-``read`` -> ``identify`` -> ``import`` -> ``autograde`` (nbgrader) -> ``scores``
--> ``feedback``. A step that finds a problem sets the submission's status and
-message; later steps skip it, and the batch always goes on.
+In the coordinator: ``read`` -> ``identify`` -> ``deduplicate`` -> ``unchanged?``
+(content hash) -> ``dispatch`` to a worker -> ``record``. The worker
+(:func:`.workers.grade_task`, in its own process, here or on a Dask cluster)
+runs nbgrader's Autograde in a private folder with a private gradebook copy,
+the kernel sandboxed, and returns plain data; only the coordinator writes the
+class gradebook (nbgrader's SQLite gradebook is not safe for concurrent
+writers), the autograded notebooks and the feedback. A step that finds a
+problem sets the submission's status and message; later steps skip it, and
+the batch always goes on.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
-import shutil
 import tempfile
-from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -19,9 +25,24 @@ import nbformat
 
 from . import intake
 from .intake import Submission
-from .nbgrader_setup import course_config, grading_environment, make_api, result_error
+from .nbgrader_setup import course_config, gradebook_warnings_silenced, make_api, result_error
 from .preprocessors import with_progress
 from .release import PipelineError
+from .sandbox import SandboxSettings, describe
+from .workers import grade_task
+
+GRADER_VERSION = "2"  # part of the content hash: bump when grading changes so results are recomputed
+STATE_FILE = "grading_state.json"
+
+@dataclass
+class GradingOptions:
+    workers: int | None = None  # None: one per core
+    scheduler: str | None = None  # Dask scheduler address, e.g. tcp://10.0.0.5:8786
+    force: bool = False
+    sandbox: SandboxSettings = field(default_factory=SandboxSettings)
+    integrity: bool = True
+    static_scan: bool = True
+    show_hidden_tests: bool = False
 
 
 @dataclass
@@ -30,10 +51,16 @@ class GradingContext:
     workdir: Path
     api: object
     source_notebooks: dict[tuple[str, str], set[str]]
+    options: GradingOptions = field(default_factory=GradingOptions)
+    templates: dict[str, bytes] = field(default_factory=dict)
+    state: dict = field(default_factory=dict)
 
     @property
     def db_url(self) -> str:
         return f"sqlite:///{self.workdir / 'gradebook.db'}"
+
+    def source_path(self, sub: Submission) -> Path:
+        return self.root / "source_notebooks" / sub.assignment / f"{sub.notebook_id}.ipynb"
 
 
 Step = Callable[[Submission, GradingContext], None]
@@ -47,78 +74,99 @@ def step_identify(sub: Submission, ctx: GradingContext) -> None:
     intake.identify_assignment(sub, ctx.source_notebooks)
 
 
-def step_import(sub: Submission, ctx: GradingContext) -> None:
-    target = ctx.workdir / "submitted" / sub.student / sub.assignment
-    if target.exists():
-        shutil.rmtree(target)
-    target.mkdir(parents=True)
-    nbformat.write(sub.nb, target / f"{sub.notebook_id}.ipynb")
+def content_hash(sub: Submission, ctx: GradingContext) -> str:
+    digest = hashlib.sha256()
+    for part in (sub.path.read_bytes(), ctx.source_path(sub).read_bytes(), GRADER_VERSION.encode(),
+                 json.dumps([ctx.options.sandbox.to_dict(), ctx.options.integrity, ctx.options.static_scan, ctx.options.show_hidden_tests], sort_keys=True).encode()):
+        digest.update(hashlib.sha256(part).digest())
+    return digest.hexdigest()
 
 
-def step_autograde(sub: Submission, ctx: GradingContext) -> None:
-    result = ctx.api.autograde(sub.assignment, sub.student, force=True)
-    if not result["success"]:
-        sub.reject("crashed", "nbgrader could not grade this notebook:\n" + result_error(result))
+RESULT_FIELDS = ("status", "message", "score", "max_score", "auto_score", "auto_max_score", "manual_pending", "failed_tests")
 
 
-def _autograded_notebook(sub: Submission, ctx: GradingContext) -> Path:
-    return ctx.workdir / "autograded" / sub.student / sub.assignment / f"{sub.notebook_id}.ipynb"
+def step_unchanged(sub: Submission, ctx: GradingContext) -> None:
+    """Skip a submission graded before from the same bytes (unless ``--force``): reuse its recorded result."""
+    sub.content_hash = content_hash(sub, ctx)
+    before = ctx.state.get(f"{sub.student}/{sub.assignment}")
+    if ctx.options.force or not before or before.get("hash") != sub.content_hash:
+        return
+    for key in RESULT_FIELDS:
+        setattr(sub, key, before["result"].get(key))
+    sub.failed_tests = [tuple(t) for t in sub.failed_tests or []]
+    feedback = ctx.workdir / "feedback" / sub.student / sub.assignment / f"{sub.notebook_id}.html"
+    sub.feedback = feedback if feedback.exists() else None
+    sub.skipped = True
 
 
-def _first_line(text: str, limit: int = 300) -> str:
-    import re
+def make_task(sub: Submission, ctx: GradingContext) -> dict:
+    return {
+        "student": sub.student, "assignment": sub.assignment, "notebook_id": sub.notebook_id,
+        "submission": nbformat.writes(sub.nb), "source": ctx.source_path(sub).read_text(),
+        "gradebook": ctx.templates[sub.assignment], "course_root": str(ctx.root),
+        "settings": ctx.options.sandbox.to_dict(), "integrity": ctx.options.integrity,
+        "static_scan": ctx.options.static_scan, "show_hidden_tests": ctx.options.show_hidden_tests,
+    }
 
-    text = re.sub(r"\x1b\[[0-9;]*m", "", text).strip()
-    return (text.splitlines() or [""])[0][:limit]
 
-
-def step_scores(sub: Submission, ctx: GradingContext) -> None:
+def _write_master_gradebook(sub: Submission, graded, ctx: GradingContext) -> None:
+    """The coordinator alone writes the class gradebook: nbgrader's SaveAutoGrades over the returned notebook."""
     from nbgrader.api import Gradebook
+    from nbgrader.preprocessors import SaveAutoGrades
 
-    with Gradebook(ctx.db_url) as gb:
-        record = gb.find_submission(sub.assignment, sub.student)
-        grades = [grade for nb in record.notebooks for grade in nb.grades]
-        sub.score, sub.max_score = record.score, record.max_score
-        auto = [g for g in grades if g.cell_type == "code"]  # written answers are graded by hand
-        sub.auto_score = sum(g.auto_score or 0 for g in auto)
-        sub.auto_max_score = sum(g.max_score for g in auto)
-        sub.manual_pending = any(g.needs_manual_grade for g in grades)
-    graded = nbformat.read(_autograded_notebook(sub, ctx), as_version=4)
-    timed_out = False
-    for cell in graded.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        for output in cell.get("outputs", []):
-            if output.output_type == "error" and output.ename == "CellTimeoutError":
-                timed_out = True
-            if not meta.get("grade") or cell.cell_type != "code":
-                continue
-            if output.output_type == "error":
-                sub.failed_tests.append((meta["grade_id"], _first_line(f"{output.ename}: {output.evalue}")))
-                break
-            if output.output_type == "stream" and output.name == "stderr":
-                sub.failed_tests.append((meta["grade_id"], "wrote to stderr (nbgrader gives such a cell 0): " + _first_line(output.text)))
-                break
-    sub.status = "timed out" if timed_out else "graded"
-    if timed_out:
-        sub.message = "a cell ran past the time limit and was interrupted; the cells after it were graded as they ran"
+    with gradebook_warnings_silenced(), Gradebook(ctx.db_url) as gb:
+        gb.update_or_create_student(sub.student)
+        gb.update_or_create_submission(sub.assignment, sub.student)
+    resources = {"nbgrader": {"db_url": ctx.db_url, "assignment": sub.assignment, "notebook": sub.notebook_id, "student": sub.student}}
+    SaveAutoGrades().preprocess(graded, resources)
+    if sub.status == "tampered":
+        with Gradebook(ctx.db_url) as gb:  # withhold every autograded point until someone looks
+            for grade in gb.find_submission_notebook(sub.notebook_id, sub.assignment, sub.student).grades:
+                if grade.cell_type == "code":
+                    grade.auto_score = 0
+            gb.db.commit()
+            record = gb.find_submission(sub.assignment, sub.student)
+            sub.score, sub.auto_score = record.score, 0
 
 
-def step_feedback(sub: Submission, ctx: GradingContext) -> None:
-    result = ctx.api.generate_feedback(sub.assignment, sub.student, force=True)
-    html = ctx.workdir / "feedback" / sub.student / sub.assignment / f"{sub.notebook_id}.html"
-    if result["success"] and html.exists():
+def step_record(sub: Submission, ctx: GradingContext, result: dict) -> None:
+    """Apply a worker's result: status and scores, master gradebook, autograded notebook, feedback."""
+    for key in RESULT_FIELDS:
+        if key in result:
+            setattr(sub, key, result[key])
+    sub.failed_tests = [tuple(t) for t in result.get("failed_tests") or []]
+    sub.seconds = result.get("seconds")
+    if result.get("autograded"):
+        graded = nbformat.reads(result["autograded"], as_version=4)
+        target = ctx.workdir / "autograded" / sub.student / sub.assignment / f"{sub.notebook_id}.ipynb"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(result["autograded"])
+        _write_master_gradebook(sub, graded, ctx)
+    if result.get("feedback_html"):
+        html = ctx.workdir / "feedback" / sub.student / sub.assignment / f"{sub.notebook_id}.html"
+        html.parent.mkdir(parents=True, exist_ok=True)
+        html.write_text(result["feedback_html"])
         sub.feedback = html
-    else:
-        sub.message = (sub.message + "; " if sub.message else "") + "feedback could not be generated: " + result_error(result)
+    if getattr(sub, "content_hash", None):
+        ctx.state[f"{sub.student}/{sub.assignment}"] = {
+            "hash": sub.content_hash, "result": {k: getattr(sub, k) for k in RESULT_FIELDS}}
+        _save_state(ctx)
+
+
+def _save_state(ctx: GradingContext) -> None:
+    path = ctx.workdir / STATE_FILE
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(ctx.state, indent=1))
+    os.replace(tmp, path)
 
 
 REJECTED = frozenset({"invalid", "crashed"})
-STEPS: tuple[Step, ...] = (step_read, step_identify, step_import, step_autograde, step_scores, step_feedback)
+STEPS: tuple[Step, ...] = (step_read, step_identify, step_unchanged)
 
 
 def run_steps(sub: Submission, ctx: GradingContext, steps: Iterable[Step] = STEPS) -> Submission:
     for step in steps:
-        if sub.status in REJECTED:
+        if sub.status in REJECTED or getattr(sub, "skipped", False):
             break
         try:
             step(sub, ctx)
@@ -137,21 +185,7 @@ def source_notebook_index(root: Path) -> dict[tuple[str, str], set[str]]:
     return index
 
 
-@contextmanager
-def _environment(values: dict[str, str]):
-    saved = {key: os.environ.get(key) for key in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
-def make_context(root: Path, workdir: Path) -> GradingContext:
+def make_context(root: Path, workdir: Path, options: GradingOptions | None = None) -> GradingContext:
     from nbgrader.converters import Autograde
 
     workdir.mkdir(parents=True, exist_ok=True)
@@ -165,32 +199,111 @@ def make_context(root: Path, workdir: Path) -> GradingContext:
         },
         Autograde={"autograde_preprocessors": with_progress(Autograde, "autograde_preprocessors")},
     )
-    return GradingContext(root, workdir, make_api(config), source_notebook_index(root))
+    state_path = workdir / STATE_FILE
+    state = json.loads(state_path.read_text()) if state_path.exists() else {}
+    return GradingContext(root, workdir, make_api(config), source_notebook_index(root), options or GradingOptions(), state=state)
 
 
-def grade_batch(root: Path, submissions_dir: Path, workdir: Path, on_done: Callable[[Submission], None] | None = None) -> list[Submission]:
+def register_assignments(ctx: GradingContext, assignments: set[str]) -> None:
+    """Register each assignment in the class gradebook, and build the empty gradebook the workers copy."""
+    with tempfile.TemporaryDirectory(prefix="dlcourse-template-") as scratch:
+        template = make_context(ctx.root, Path(scratch), ctx.options)
+        for aid in sorted(assignments):
+            for api, where in ((ctx.api, "the class gradebook"), (template.api, "a worker gradebook")):
+                result = api.generate_assignment(aid, force=True)
+                if not result["success"]:
+                    raise PipelineError(f"nbgrader could not register {aid} in {where}:\n{result_error(result)}")
+        for aid in assignments:
+            ctx.templates[aid] = (Path(scratch) / "gradebook.db").read_bytes()
+
+
+def default_workers() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def _executor(options: GradingOptions):
+    """(submit, as_completed, close) for a local process pool or a Dask cluster."""
+    if options.scheduler:
+        from distributed import Client, as_completed
+
+        client = Client(options.scheduler)
+        submit = lambda fn, task: client.submit(fn, task, pure=False, key=f"grade-{task['student']}-{task['assignment']}-{os.urandom(4).hex()}")
+        return submit, as_completed, client.close
+    import concurrent.futures as cf
+    import multiprocessing
+
+    pool = cf.ProcessPoolExecutor(max_workers=options.workers or default_workers(), mp_context=multiprocessing.get_context("spawn"))
+    return pool.submit, cf.as_completed, lambda: pool.shutdown(wait=True, cancel_futures=True)
+
+
+def dispatch(subs: list[Submission], ctx: GradingContext, on_done: Callable[[Submission], None] | None = None) -> None:
+    """Grade ``subs`` in parallel workers; record each result as it arrives (one writer)."""
+    if not subs:
+        return
+    submit, as_completed, close = _executor(ctx.options)
+    try:
+        futures = {}
+        for sub in subs:
+            try:
+                futures[submit(grade_task, make_task(sub, ctx))] = sub
+            except Exception as exc:
+                sub.reject("crashed", f"could not start grading: {type(exc).__name__}: {exc}")
+                on_done and on_done(sub)
+        for future in as_completed(list(futures)):
+            sub = futures[future]
+            try:
+                step_record(sub, ctx, future.result())
+            except Exception as exc:  # a worker that died, or a result we could not record
+                sub.reject("crashed", f"grading failed: {type(exc).__name__}: {first_line(str(exc))}")
+            if on_done:
+                on_done(sub)
+    finally:
+        close()
+
+
+def first_line(text: str) -> str:
+    return (text.strip().splitlines() or [""])[0][:300]
+
+
+def grade_batch(
+    root: Path,
+    submissions_dir: Path,
+    workdir: Path,
+    on_done: Callable[[Submission], None] | None = None,
+    options: GradingOptions | None = None,
+    on_start: Callable[[int], None] | None = None,
+) -> list[Submission]:
     """Grade every notebook under ``submissions_dir``; results and files go to ``workdir``."""
-    ctx = make_context(root, workdir)
+    ctx = make_context(root, workdir, options)
+    describe(ctx.options.sandbox)  # fails early when bwrap is required and missing
     with tempfile.TemporaryDirectory(prefix="dlcourse-intake-") as scratch:
         subs = intake.collect(submissions_dir, Path(scratch))
         if not subs:
             raise PipelineError(f"No notebooks found under {submissions_dir}. Expected <student>/<assignment>.ipynb, <student>.zip or an LMS zip.")
-        for sub in subs:  # read and identify first, so we know which assignments to register
+        if on_start:
+            on_start(len(subs))
+        for sub in subs:
             run_steps(sub, ctx, (step_read, step_identify))
-        for aid in sorted({s.assignment for s in subs if s.assignment}):
-            result = ctx.api.generate_assignment(aid, force=True)
-            if not result["success"]:
-                raise PipelineError(f"nbgrader could not register {aid} in the gradebook:\n{result_error(result)}")
         seen: dict[tuple[str, str], Submission] = {}
-        with _environment(grading_environment()):
-            for sub in subs:
-                if sub.status == "pending":
-                    key = (sub.student, sub.assignment)
-                    if key in seen:
-                        sub.reject("invalid", f"duplicate: {sub.student} also submitted {seen[key].path.name} for {sub.assignment}; only that one was graded")
-                    else:
-                        seen[key] = sub
-                        run_steps(sub, ctx, STEPS[2:])
-                if on_done:
-                    on_done(sub)
+        for sub in subs:
+            if sub.status == "pending":
+                key = (sub.student, sub.assignment)
+                if key in seen:
+                    sub.reject("invalid", f"duplicate: {sub.student} also submitted {seen[key].path.name} for {sub.assignment}; only that one was graded")
+                else:
+                    seen[key] = sub
+        for sub in subs:
+            if sub.status == "pending":
+                run_steps(sub, ctx, (step_unchanged,))
+        todo = [s for s in subs if s.status == "pending" and not s.skipped]
+        for sub in subs:
+            if sub not in todo:
+                on_done and on_done(sub)
+        with gradebook_warnings_silenced():
+            if todo:
+                register_assignments(ctx, {s.assignment for s in todo})
+            dispatch(todo, ctx, on_done)
     return subs

@@ -38,6 +38,9 @@ class Submission:
     manual_pending: bool = False
     failed_tests: list[tuple[str, str]] = field(default_factory=list)
     feedback: Path | None = None
+    content_hash: str | None = None
+    skipped: bool = False  # unchanged since the last run: result reused
+    seconds: float | None = None
 
     @property
     def finished(self) -> bool:

@@ -6,6 +6,8 @@ import logging
 import os
 import shutil
 import sys
+import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 from traitlets.config import Config
@@ -61,3 +63,13 @@ def grading_environment() -> dict[str, str]:
         "PYDEVD_DISABLE_FILE_VALIDATION": "1",
         "JUPYTER_PLATFORM_DIRS": os.environ.get("JUPYTER_PLATFORM_DIRS", "1"),
     }
+
+
+@contextmanager
+def gradebook_warnings_silenced():
+    """nbgrader's gradebook code trips SQLAlchemy autoflush warnings that tell an instructor nothing."""
+    from sqlalchemy.exc import SAWarning
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=SAWarning)
+        yield

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import time
+
+from nbclient import NotebookClient
+from nbformat.v4 import new_code_cell, new_output
+from nbgrader import utils as nbutils
 from nbgrader.preprocessors import Execute
-from traitlets import Unicode
+from traitlets import Bool, Integer, List, Unicode
 
 
 class ProgressExecute(Execute):
@@ -37,3 +43,166 @@ def with_progress(owner: type, trait: str) -> list:
     """``owner``'s default preprocessor list for ``trait`` with ``Execute`` swapped for :class:`ProgressExecute`."""
     defaults = owner.class_traits()[trait].default()
     return [ProgressExecute if pp is Execute else pp for pp in defaults]
+
+
+class SandboxExecute(ProgressExecute):
+    """``ProgressExecute`` for untrusted notebooks: sandboxed kernel, guarded test cells, bounded time and output.
+
+    * the kernel comes from :class:`.sandbox.SandboxedKernelManager` (configure it there);
+    * each test cell gets the read-only cells' imports prepended and a nonce
+      printed at its end (:mod:`.integrity`); a test cell whose nonce does not
+      come back, or after which the grader's integrity probe finds a change
+      since the snapshot taken before the first cell, gets an ``IntegrityError``
+      output (so nbgrader gives it 0) and the guard lines are removed again;
+    * the whole notebook has ``notebook_timeout`` seconds: each cell's timeout
+      is the smaller of ``timeout`` and what is left; cells after the budget is
+      spent, or after the kernel died, get an error output instead of running;
+    * a cell's output beyond ``max_output_chars`` is dropped with a note.
+
+    Every problem is recorded as an error output with its own ``ename``
+    (``IntegrityError``, ``KernelDied``, ``NotebookTimeout``), so the graded
+    notebook and the feedback say what happened.
+    """
+
+    notebook_timeout = Integer(3600, help="Seconds for the whole notebook").tag(config=True)
+    max_output_chars = Integer(200_000, help="Output kept per cell").tag(config=True)
+    guard_imports = List(Unicode(), help="Import statements prepended to every test cell").tag(config=True)
+    integrity = Bool(True, help="Guard test cells and probe the kernel's integrity").tag(config=True)
+
+    def __init__(self, *args, **kwargs):
+        from .sandbox import SandboxedKernelManager
+
+        kwargs["kernel_manager_class"] = SandboxedKernelManager
+        super().__init__(*args, **kwargs)
+
+    # ---- output bound
+    def output(self, outs, msg, display_id, cell_index):
+        if getattr(self, "_dropping", False):
+            return None
+        out = super().output(outs, msg, display_id, cell_index)
+        size = sum(len(str(o.get("text", ""))) + len(json.dumps(o.get("data", {}))) for o in outs)
+        if size > self.max_output_chars:
+            self._dropping = True
+            while outs and sum(len(str(o.get("text", ""))) + len(json.dumps(o.get("data", {}))) for o in outs) > self.max_output_chars:
+                last = outs[-1]
+                if last.get("output_type") == "stream" and len(last.text) > 1000:
+                    last.text = last.text[: max(0, len(last.text) - (size - self.max_output_chars))]
+                    break
+                outs.pop()
+            outs.append(new_output("stream", name="stdout", text=f"\n[output truncated by the grader: more than {self.max_output_chars} characters]\n"))
+        return out
+
+    # ---- the run
+    def preprocess(self, nb, resources=None, km=None):
+        from tqdm.auto import tqdm
+
+        from . import integrity
+
+        NotebookClient.__init__(self, nb, km)
+        self.reset_execution_trackers()
+        self._check_assign_resources(resources)
+        self._nonce = integrity.new_nonce()
+        self._deadline = time.monotonic() + self.notebook_timeout
+        self._dead = None
+        self._snapshot = None
+        self._cell_timeout = self.timeout
+        total = sum(1 for cell in nb.cells if cell.cell_type == "code")
+        label = resources.get("unique_key", self.progress_label) if resources else self.progress_label
+        self._bar = tqdm(total=total, desc=label, unit="cell", leave=False, dynamic_ncols=True)
+        try:
+            with self.setup_kernel():
+                info_msg = self.wait_for_reply(self.kc.kernel_info())
+                self.nb.metadata["language_info"] = info_msg["content"]["language_info"]
+                if self.integrity:
+                    self._snapshot = self._probe(0)
+                for index, cell in enumerate(self.nb.cells):
+                    self.preprocess_cell(cell, resources, index)
+        finally:
+            self._bar.close()
+        self.set_widgets_metadata()
+        return self.nb, self.resources
+
+    def _probe(self, index: int) -> dict | None:
+        from . import integrity
+
+        tag = integrity.new_nonce() + ":"
+        cell = new_code_cell(integrity.probe_cell_source(tag))
+        self.nb.cells.append(cell)  # nbclient writes outputs by index: give the probe its own slot
+        try:
+            self.timeout = 60
+            self.execute_cell(cell, len(self.nb.cells) - 1, store_history=False)
+        except Exception:
+            return None
+        finally:
+            self.timeout = self._cell_timeout
+            self.nb.cells.remove(cell)
+        text = "".join(o.get("text", "") for o in cell.outputs if o.get("output_type") == "stream")
+        return integrity.read_probe(text, tag)
+
+    def _fail(self, cell, ename: str, evalue: str) -> None:
+        cell.outputs.append(new_output("error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"]))
+
+    def preprocess_cell(self, cell, resources, index):
+        from nbclient.exceptions import DeadKernelError
+
+        from . import integrity
+
+        if cell.cell_type != "code":
+            return cell, self.resources
+        self._bar.update(1)
+        grade = nbutils.is_grade(cell)
+        if self._dead:
+            self._fail(cell, "KernelDied", f"not run: the kernel died earlier ({self._dead})")
+            return cell, self.resources
+        remaining = self._deadline - time.monotonic()
+        if remaining <= 0:
+            self._fail(cell, "NotebookTimeout", f"not run: the notebook used up its {self.notebook_timeout} s")
+            return cell, self.resources
+        self.timeout = max(1, int(min(self._cell_timeout or remaining, remaining)))
+        original = cell.source
+        if grade and self.integrity:
+            cell.source = integrity.guard_source(original, list(self.guard_imports), self._nonce)
+        self._dropping = False
+        try:
+            cell = self.execute_cell(cell, index, store_history=True)
+        except DeadKernelError as exc:
+            self._dead = self._exit_reason() or str(exc)
+            self._fail(cell, "KernelDied", f"the kernel died while running this cell: {self._dead}")
+        except Exception as exc:  # e.g. a kernel that ignores the interrupt after a timeout
+            timeout = "imeout" in type(exc).__name__ or "imeout" in str(exc)
+            self._dead = "it stopped answering after a timeout" if timeout else f"{type(exc).__name__}: {str(exc)[:200]}"
+            self._fail(cell, "CellTimeoutError" if timeout else "KernelDied", f"the grader gave up on this cell: {self._dead}")
+        finally:
+            self.timeout = self._cell_timeout
+            cell.source = original
+        timed_out = any(o.get("ename") == "CellTimeoutError" for o in cell.outputs)
+        if timed_out and self._deadline - time.monotonic() <= 1:
+            self._fail(cell, "NotebookTimeout", f"interrupted: the notebook used up its {self.notebook_timeout} s")
+        if grade and self.integrity and not self._dead:
+            nonce_back = integrity.take_nonce(cell, self._nonce)
+            has_error = any(o.get("output_type") == "error" for o in cell.outputs)
+            if not nonce_back and not has_error:
+                self._fail(cell, "IntegrityError", "the test cell did not run to its end (its completion marker never came back): no points")
+            if self._snapshot is not None:
+                changes = integrity.compare(self._snapshot, self._probe(index))
+                if changes:
+                    self._fail(cell, "IntegrityError", "the grading environment was modified before this test: " + "; ".join(changes[:5]))
+        return cell, self.resources
+
+    def _exit_reason(self) -> str | None:
+        import signal
+
+        try:
+            process = self.km.provisioner.process
+            code = process.poll() if process else None
+        except Exception:
+            return None
+        if code is None:
+            return None
+        if code < 0 or code > 128:
+            number = -code if code < 0 else code - 128
+            try:
+                return f"killed by {signal.Signals(number).name}"
+            except ValueError:
+                return f"exit status {code}"
+        return f"exit status {code}"

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Sequence
 
 from .intake import Submission
+from .nbgrader_setup import gradebook_warnings_silenced
 
 COLUMNS = [
     "student", "assignment", "status", "score", "max_score", "auto_score", "auto_max_score",
@@ -33,13 +34,96 @@ def write_csv(subs: Sequence[Submission], path: Path) -> Path:
     return path
 
 
-def write_nbgrader_csv(db_url: str, path: Path) -> Path:
-    """nbgrader's own CSV export of the gradebook, for tools that expect it."""
+def write_nbgrader_csv(db_url: str, path: Path, subs: Sequence[Submission] = ()) -> Path:
+    """nbgrader's own CSV export of the gradebook, plus our status and message columns."""
     from nbgrader.api import Gradebook
     from nbgrader.plugins import CsvExportPlugin
 
-    with Gradebook(db_url) as gb:
+    with gradebook_warnings_silenced(), Gradebook(db_url) as gb:
         CsvExportPlugin(to=str(path)).export(gb)
+    status = {(s.student, s.assignment): s for s in subs}
+    with path.open() as handle:
+        rows = list(csv.DictReader(handle))
+    if rows:
+        fields = list(rows[0]) + ["status", "message"]
+        with path.open("w", newline="") as handle:
+            writer = csv.DictWriter(handle, fields)
+            writer.writeheader()
+            for row in rows:
+                sub = status.get((row.get("student_id"), row.get("assignment")))
+                row["status"] = sub.status if sub else ""
+                row["message"] = sub.message.replace("\n", " | ") if sub else ""
+                writer.writerow(row)
+    return path
+
+
+def question_statistics(db_url: str, subs: Sequence[Submission]) -> list[dict]:
+    """Per test cell: mean score, how often it fails, the most common failure message."""
+    from collections import Counter, defaultdict
+
+    from nbgrader.api import Gradebook
+
+    messages: dict[tuple[str, str], Counter] = defaultdict(Counter)
+    for s in subs:
+        for grade_id, message in s.failed_tests:
+            messages[(s.assignment, grade_id)][message] += 1
+    stats: dict[tuple[str, str], list] = defaultdict(list)
+    with gradebook_warnings_silenced(), Gradebook(db_url) as gb:
+        for assignment in gb.assignments:
+            for submission in assignment.submissions:
+                for nb in submission.notebooks:
+                    for grade in nb.grades:
+                        if grade.cell_type == "code":
+                            stats[(assignment.name, grade.name)].append((grade.auto_score or 0, grade.max_score))
+    rows = []
+    for (aid, grade_id), scores in sorted(stats.items()):
+        common = messages[(aid, grade_id)].most_common(1)
+        rows.append({
+            "assignment": aid, "test": grade_id, "submissions": len(scores), "max_points": scores[0][1],
+            "mean_points": round(sum(a for a, _ in scores) / len(scores), 3),
+            "failure_rate": round(sum(1 for a, m in scores if a < m) / len(scores), 3),
+            "most_common_failure": common[0][0] if common else "", "times": common[0][1] if common else 0,
+        })
+    return rows
+
+
+def write_question_statistics(rows: list[dict], path: Path) -> Path:
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, ["assignment", "test", "submissions", "max_points", "mean_points", "failure_rate", "most_common_failure", "times"])
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def plot_questions(rows: list[dict], path: Path) -> Path | None:
+    """Bar chart: failure rate of every test."""
+    if not rows:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 0.35 * len(rows) + 1.2))
+    labels = [f"{r['assignment']}: {r['test']}" for r in rows]
+    ax.barh(labels, [100 * r["failure_rate"] for r in rows], color="tab:red")
+    ax.set_xlabel("submissions failing this test (%)")
+    ax.set_xlim(0, 100)
+    ax.invert_yaxis()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def write_lms_csv(subs: Sequence[Submission], path: Path) -> Path:
+    """A minimal LMS/Gradescope-style import: one row per student and assignment, score and max."""
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["Student ID", "Assignment", "Score", "Max Points", "Status"])
+        for s in subs:
+            if s.assignment and s.max_score:
+                writer.writerow([s.student, s.assignment, _num(s.score), _num(s.max_score), s.status])
     return path
 
 
@@ -84,7 +168,13 @@ def summary_table(subs: Sequence[Submission]) -> str:
 def write_reports(subs: Sequence[Submission], workdir: Path, db_url: str) -> dict[str, Path]:
     paths = {"gradebook": write_csv(subs, workdir / "grades.csv")}
     if any(s.auto_max_score for s in subs):
-        paths["nbgrader export"] = write_nbgrader_csv(db_url, workdir / "nbgrader_grades.csv")
+        paths["nbgrader export"] = write_nbgrader_csv(db_url, workdir / "nbgrader_grades.csv", subs)
+        rows = question_statistics(db_url, subs)
+        paths["question statistics"] = write_question_statistics(rows, workdir / "question_statistics.csv")
+        chart = plot_questions(rows, workdir / "question_failures.png")
+        if chart:
+            paths["question chart"] = chart
+        paths["LMS import"] = write_lms_csv(subs, workdir / "lms_grades.csv")
     histogram = plot_histogram(subs, workdir / "score_histogram.png")
     if histogram:
         paths["histogram"] = histogram

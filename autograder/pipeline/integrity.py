@@ -1,0 +1,344 @@
+"""Defences against a submission that tries to award itself points.
+
+The tests run in the student's own kernel (as in nbgrader and Otter), so a
+submission can in principle change anything the tests rely on. Three layers,
+each cheap, each reported:
+
+1. **Static scan** (:func:`scan`) of every cell the student could edit, before
+   anything runs: assigning or deleting attributes of imported modules
+   (``np.allclose = ...``), ``setattr``/``delattr``, ``builtins``,
+   ``sys.modules``, ``__import__``, ``exec``/``eval``, trace/profile hooks,
+   IPython transformers, event hooks and custom exception handlers, and
+   redefining a name the test cells take from a read-only cell
+   (``def check_close(...)``). A finding makes the status ``tampered``, names
+   the cell and line, and withholds the autograded points for review.
+2. **Fresh names in every test cell** (:func:`guard_source`): nbgrader restores
+   the test cells from the source; we then prepend the read-only cells' import
+   statements (so ``check_close`` or ``np`` redefined by the student is bound
+   again) and append a line printing a random nonce chosen by the grader for
+   this run. A test cell counts only if its nonce comes back: an exception
+   swallowed by a custom handler, or a cell cut short, earns nothing.
+3. **Integrity probes** run by the grader between cells (not part of the
+   notebook): identities of every function in ``numpy``, ``numpy.testing``,
+   ``autograder.checks`` and ``builtins``, the ``sys.modules`` entries, trace
+   and profile hooks, ``sys.excepthook``, IPython's input/AST transformers,
+   event callbacks, custom exception handlers and shell methods. The
+   snapshot taken before the first student cell stays in the grader's process;
+   a test cell after which anything differs gets an ``IntegrityError`` output,
+   hence 0 points, and the submission is ``tampered``.
+
+Residual risk: the student's code runs in the same process as the tests and
+could in principle undo its changes before each probe (a background thread
+timed to the tests) or forge a probe's output by anticipating it. The layers
+make this take deliberate effort that the static scan and the saved
+notebook expose to the instructor; they do not make it impossible.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+import secrets
+
+from nbgrader import utils as nbutils
+
+HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
+GUARD_BEGIN = "# >>> dlcourse guard (added by the grader)"
+GUARD_END = "# <<< dlcourse guard"
+NONCE_PREFIX = "dlcourse-nonce-"
+
+SUSPICIOUS_NAMES = {
+    "__import__": "calls __import__",
+    "__builtins__": "touches __builtins__",
+    "builtins": "touches the builtins module",
+    "exec": "uses exec",
+    "eval": "uses eval",
+    "compile": "uses compile",
+    "setattr": "uses setattr",
+    "delattr": "uses delattr",
+    "globals": "uses globals()",
+    "get_ipython": "uses get_ipython",
+    "ctypes": "uses ctypes",
+    "importlib": "uses importlib",
+}
+SUSPICIOUS_ATTRS = {
+    "modules": "touches sys.modules",
+    "settrace": "installs a trace hook",
+    "setprofile": "installs a profile hook",
+    "excepthook": "replaces an exception hook",
+    "displayhook": "replaces the display hook",
+    "input_transformers_post": "installs an IPython input transformer",
+    "input_transformers_cleanup": "installs an IPython input transformer",
+    "ast_transformers": "installs an IPython AST transformer",
+    "set_custom_exc": "installs a custom exception handler",
+    "events": "registers an IPython event hook",
+    "register_magic_function": "registers a magic",
+    "__code__": "rewrites a function's code",
+    "__globals__": "reaches into a function's globals",
+    "__dict__": "edits an object's __dict__",
+}
+
+
+def _without_magics(source: str) -> str:
+    return "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines())
+
+
+def strip_hidden(source: str) -> str:
+    """``source`` without its hidden-test blocks (what the student release shows)."""
+    return re.sub(rf"{re.escape(HIDDEN_BEGIN)}.*?{re.escape(HIDDEN_END)}\n?", "", source, flags=re.S)
+
+
+def redact_hidden(source: str) -> str:
+    """Replace each hidden-test block with a one-line note (for feedback shown to students)."""
+    return re.sub(rf"{re.escape(HIDDEN_BEGIN)}.*?{re.escape(HIDDEN_END)}", "# (hidden tests: not shown)", source, flags=re.S)
+
+
+def _parse(source: str):
+    try:
+        return ast.parse(_without_magics(source))
+    except SyntaxError:
+        return None
+
+
+def is_student_cell(cell) -> bool:
+    meta = cell.get("metadata", {}).get("nbgrader", {})
+    return cell.cell_type == "code" and not (meta.get("locked") or meta.get("grade"))
+
+
+def protected_imports(source_nb) -> tuple[list[str], dict[str, str]]:
+    """The import statements of the read-only cells, and the names they bind -> module."""
+    statements, names = [], {}
+    for cell in source_nb.cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if cell.cell_type != "code" or not (meta.get("locked") or meta.get("grade")) or meta.get("solution"):
+            continue
+        tree = _parse(strip_hidden(cell.source))
+        for node in (tree.body if tree else []):
+            if isinstance(node, (ast.Import, ast.ImportFrom)) and not (isinstance(node, ast.ImportFrom) and node.level):
+                statements.append(ast.unparse(node))
+                for alias in node.names:
+                    if alias.name != "*":
+                        bound = alias.asname or alias.name.split(".")[0]
+                        names[bound] = node.module if isinstance(node, ast.ImportFrom) else alias.name
+    return list(dict.fromkeys(statements)), names
+
+
+def names_used_by_tests(source_nb) -> set[str]:
+    used = set()
+    for cell in source_nb.cells:
+        if nbutils.is_grade(cell) and cell.cell_type == "code":
+            tree = _parse(cell.source)
+            used |= {n.id for n in ast.walk(tree)} if False else {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} if tree else set()
+    return used
+
+
+def _module_aliases(trees) -> set[str]:
+    aliases = set()
+    for tree in trees:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                aliases |= {a.asname or a.name.split(".")[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom):
+                aliases |= {a.asname or a.name for a in node.names}  # may be a submodule or a function: both matter
+    return aliases
+
+
+def _root_name(node) -> str | None:
+    while isinstance(node, (ast.Attribute, ast.Subscript)):
+        node = node.value
+    return node.id if isinstance(node, ast.Name) else None
+
+
+def scan(submitted_nb, source_nb) -> list[str]:
+    """Findings (``"cell <id>, line <n>: <what>: <code>"``) in the cells the student could edit."""
+    _, protected = protected_imports(source_nb)
+    test_names = names_used_by_tests(source_nb) & set(protected)
+    student = [(i, c) for i, c in enumerate(submitted_nb.cells) if is_student_cell(c)]
+    trees = {i: _parse(c.source) for i, c in student}
+    modules = _module_aliases([t for t in trees.values() if t]) | _module_aliases([t for t in (_parse(c.source) for c in source_nb.cells if c.cell_type == "code") if t])
+    findings = []
+    for i, cell in student:
+        tree = trees[i]
+        if tree is None:
+            continue
+        label = cell.metadata.get("nbgrader", {}).get("grade_id") or f"#{i + 1}"
+        lines = _without_magics(cell.source).splitlines()
+
+        def add(node, what):
+            line = getattr(node, "lineno", 1)
+            snippet = lines[line - 1].strip()[:80] if 0 < line <= len(lines) else ""
+            findings.append(f"cell {label}, line {line}: {what}: {snippet}")
+
+        for node in ast.walk(tree):
+            targets = []
+            if isinstance(node, (ast.Assign, ast.Delete)):
+                targets = node.targets
+            elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
+                targets = [node.target]
+            flat = []
+            for target in targets:
+                flat += list(target.elts) if isinstance(target, (ast.Tuple, ast.List)) else [target]
+            for t in flat:
+                base = t
+                while isinstance(base, ast.Subscript):  # x[np.arange(n)] = ... writes into x, not into np
+                    base = base.value
+                if isinstance(base, ast.Attribute) and _root_name(base) in modules:
+                    add(node, f"changes {ast.unparse(base)}, an attribute of an imported module")
+                elif isinstance(base, ast.Name) and base.id in test_names:
+                    add(node, f"rebinds `{base.id}`, which the tests use")
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name in test_names:
+                add(node, f"redefines `{node.name}`, which the tests use")
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                for alias in node.names:
+                    bound = alias.asname or alias.name.split(".")[0]
+                    if bound in test_names and protected.get(bound) != (node.module if isinstance(node, ast.ImportFrom) else alias.name):
+                        add(node, f"rebinds `{bound}`, which the tests use, to something else")
+                    if alias.name.split(".")[0] in SUSPICIOUS_NAMES:
+                        add(node, SUSPICIOUS_NAMES[alias.name.split(".")[0]])
+            if isinstance(node, ast.Name) and node.id in SUSPICIOUS_NAMES:
+                add(node, SUSPICIOUS_NAMES[node.id])
+            if isinstance(node, ast.Attribute) and node.attr in SUSPICIOUS_ATTRS:
+                add(node, SUSPICIOUS_ATTRS[node.attr])
+    return list(dict.fromkeys(findings))
+
+
+# --------------------------------------------------------------- guarded test cells
+
+
+def new_nonce() -> str:
+    return NONCE_PREFIX + secrets.token_hex(16)
+
+
+def guard_source(source: str, imports: list[str], nonce: str) -> str:
+    prelude = "\n".join(imports)
+    return f"{GUARD_BEGIN}\n{prelude}\n{GUARD_END}\n{source}\n{GUARD_BEGIN}\nprint({nonce!r})\n{GUARD_END}"
+
+
+def unguard_source(source: str) -> str:
+    return re.sub(rf"\n?{re.escape(GUARD_BEGIN)}.*?{re.escape(GUARD_END)}\n?", "", source, flags=re.S).strip("\n")
+
+
+def take_nonce(cell, nonce: str) -> bool:
+    """Remove ``nonce`` from the cell's stdout; return whether it was there."""
+    found = False
+    for output in list(cell.get("outputs", [])):
+        if output.get("output_type") == "stream" and nonce in output.get("text", ""):
+            found = True
+            output["text"] = output["text"].replace(nonce + "\n", "").replace(nonce, "")
+            if not output["text"]:
+                cell.outputs.remove(output)
+    return found
+
+
+PROBE_CODE = r'''
+def __dlcourse_probe(tag):
+    import builtins, json, sys, threading
+    import numpy, numpy.testing, numpy.linalg, autograder.checks
+    out = {}
+    names = ["builtins", "numpy", "numpy.testing", "numpy.linalg", "math"] + sorted(
+        n for n in list(sys.modules) if n == "autograder.checks" or n.startswith("autograder.checks."))
+    for name in names:
+        module = sys.modules.get(name)
+        out["sys.modules:" + name] = id(module)
+        if module is not None:
+            for key, value in list(vars(module).items()):
+                if callable(value) or key in ("__builtins__",):
+                    out[name + "." + key] = id(value)
+    out["sys.gettrace"] = repr(sys.gettrace())
+    out["sys.getprofile"] = repr(sys.getprofile())
+    out["threading.trace"] = repr(getattr(threading, "_trace_hook", None))
+    out["threading.profile"] = repr(getattr(threading, "_profile_hook", None))
+    out["sys.excepthook"] = id(sys.excepthook)
+    ip = get_ipython() if "get_ipython" in globals() else None
+    if ip is not None:
+        for attr in ("input_transformers_cleanup", "input_transformers_post", "ast_transformers"):
+            out["ip." + attr] = [id(t) for t in getattr(ip, attr, [])]
+        out["ip.custom_exceptions"] = repr(getattr(ip, "custom_exceptions", ()))
+        out["ip.CustomTB"] = id(getattr(type(ip), "CustomTB", None)) if "CustomTB" not in vars(ip) else "instance"
+        out["ip.events"] = {k: [id(f) for f in v] for k, v in ip.events.callbacks.items()}
+        out["ip.instance_methods"] = sorted(k for k, v in vars(ip).items() if callable(v) and not isinstance(v, type))
+        for cls in type(ip).__mro__:
+            for key, value in list(vars(cls).items()):
+                if callable(value):
+                    out["ip.class." + cls.__name__ + "." + key] = id(value)
+    print(tag + json.dumps(out, sort_keys=True))
+'''
+
+
+def probe_cell_source(tag: str) -> str:
+    """Code the grader runs in the kernel: defines the probe afresh each time and calls it."""
+    return PROBE_CODE + f"\n__dlcourse_probe({tag!r})\ndel __dlcourse_probe\n"
+
+
+def read_probe(text: str, tag: str) -> dict | None:
+    for line in text.splitlines():
+        if line.startswith(tag):
+            try:
+                return json.loads(line[len(tag):])
+            except json.JSONDecodeError:
+                return None
+    return None
+
+
+def compare(snapshot: dict, current: dict | None) -> list[str]:
+    """What changed since the snapshot (only keys the snapshot had)."""
+    if current is None:
+        return ["the integrity probe's report did not come back (output hijacked or kernel tampered with)"]
+    changed = []
+    # ipykernel resets input/excepthook per request; matplotlib and Keras register event callbacks legitimately
+    volatile = {"builtins.input", "builtins.raw_input", "builtins.getpass", "sys.excepthook", "ip.events"}
+    for key, before in snapshot.items():
+        if key in volatile:
+            continue
+        if key == "ip.instance_methods":
+            extra = sorted(set(current.get(key, [])) - set(before))
+            if extra:
+                changed.append(f"IPython shell methods replaced: {', '.join(extra)}")
+        elif current.get(key) != before:
+            changed.append(f"{key} changed")
+    return changed
+
+
+def test_cell_changes(submitted_nb, source_nb) -> list[str]:
+    """What the student did to the read-only cells (nbgrader restores them; the instructor should know)."""
+    def locked(nb):
+        return [(c.metadata["nbgrader"]["grade_id"], c) for c in nb.cells
+                if c.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+                and (c.metadata["nbgrader"].get("locked") or c.metadata["nbgrader"].get("grade"))
+                and not c.metadata["nbgrader"].get("solution")]
+
+    expected = locked(source_nb)
+    got = locked(submitted_nb)
+    want_ids = [i for i, _ in expected]
+    got_ids = [i for i, _ in got]
+    notes = []
+    missing = [i for i in want_ids if i not in got_ids]
+    if missing:
+        notes.append(f"read-only cell(s) deleted: {', '.join(missing)} (nbgrader added them back and gives them 0)")
+    dupes = sorted({i for i in got_ids if got_ids.count(i) > 1})
+    if dupes:
+        notes.append(f"cell(s) duplicated: {', '.join(dupes)} (only the first copy is graded)")
+    present = [i for i in dict.fromkeys(got_ids) if i in want_ids]
+    if present != [i for i in want_ids if i in present]:
+        notes.append("read-only cells reordered (graded in the student's order)")
+    def norm(text):
+        return [line.rstrip() for line in text.splitlines() if line.strip()]
+
+    source_of = {i: norm(strip_hidden(c.source)) for i, c in expected}
+    first = dict(reversed(got))
+    edited = [i for i in want_ids if i in first and norm(first[i].source) != source_of[i]]
+    if edited:
+        notes.append(f"read-only cell(s) edited: {', '.join(edited)} (nbgrader restored the original)")
+    return notes
+
+
+def drop_duplicate_cells(nb) -> None:
+    """Keep the first cell of each grade id; later copies become plain cells (nbgrader refuses the notebook otherwise)."""
+    seen = set()
+    for cell in nb.cells:
+        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        if grade_id in seen:
+            del cell.metadata["nbgrader"]
+        elif grade_id:
+            seen.add(grade_id)
