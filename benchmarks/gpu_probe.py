@@ -1,7 +1,7 @@
 """Epoch times of the course's recurrent and convolutional models, CPU against GPU, and the cuDNN LSTM path.
 
 Runs on any Keras 3 backend. The lent GPU machines have JAX with CUDA but no
-TensorFlow and no network, so the figures in gpu_probe.md were taken with
+TensorFlow and no network, so the figures in gpu_probe_h100_jax.json were taken with
 KERAS_BACKEND=jax; on a course machine with `tensorflow[and-cuda]` run it as is.
 
     KERAS_BACKEND=jax python benchmarks/gpu_probe.py --out benchmarks/gpu_probe.json

@@ -14,13 +14,31 @@ def test_training_time_is_the_last_fit_cell_before_the_metric():
 
 
 def test_summary_aggregates_seeds_and_compares_with_published_rows():
-    runs = [NotebookRun("03_mlp", "fashion_mnist", seed, 100.0, [{"kind": "accuracy", "name": "final", "accuracy": acc, "train_s": 60.0, "epoch_s": 6.0, "params": 1000}])
+    runs = [NotebookRun("03_mlp", "fashion_mnist", seed, 100.0, [{"kind": "accuracy", "name": "final MLP", "accuracy": acc, "train_s": 60.0, "epoch_s": 6.0, "params": 1000},
+                                                           {"kind": "accuracy", "name": "a sigmoid MLP", "accuracy": 0.5}])
             for seed, acc in [(0, 0.89), (1, 0.91)]]
     rows = summarise(runs)
     assert rows[0]["values"] == [0.89, 0.91]
     text = markdown({"device": "CPU", "tensorflow": "2", "keras": "3", "date": "today"}, runs, {}, quick=False)
     assert "0.9000 ± 0.0141" in text
-    assert "MLP 256-128-100: 0.8833 | +0.0167" in text
+    assert "| final MLP: 0.9000 | MLP 256-128-100: 0.8833 | +0.0167 |" in text  # compared with the model the row names
+    assert "a sigmoid MLP: 0.5000 |" not in text
+
+
+@pytest.mark.parametrize("table", ["FASHION", "MNIST"])
+def test_every_published_row_names_a_model_its_notebook_checks(table):
+    """A row whose model fragment matches no check would silently vanish from the comparison table."""
+    import re
+    from pathlib import Path
+
+    from autograder.bench import published
+
+    root = Path(__file__).resolve().parents[1] / "source_notebooks"
+    for assignment, rows in getattr(published, table).items():
+        [notebook] = (root / assignment).glob("*.ipynb")
+        names = re.findall(r'check_accuracy\([^)]*name=\\"([^\\]+)\\"', notebook.read_text())
+        for label, _, model in rows:
+            assert any(model in name for name in names), f"{assignment}: {label!r} names {model!r}; the notebook checks {names}"
 
 
 @pytest.mark.slow
@@ -39,3 +57,23 @@ def test_quick_bench_trains_a_real_model_and_writes_its_files(tmp_path):
     assert metric["accuracy"] >= 0.82
     assert (tmp_path / "results_quick_accuracy_vs_time.png").stat().st_size > 10000
     assert "scikit-learn LogisticRegression: 0.8420" in (tmp_path / "results_quick.md").read_text()
+
+
+@pytest.mark.slow
+def test_throughput_benchmark_grades_one_batch_the_same_in_every_mode(tmp_path):
+    import grading_fixtures as F
+
+    from autograder.bench.throughput import markdown, measure
+    from autograder.pipeline.release import solve_assignment
+
+    root = F.make_course(tmp_path)
+    solve_assignment(root, F.AID)  # the generated class is made of answer keys (the toy has no example class)
+    record = measure(root, F.AID, 3, [1, 2], nbgrader=True)
+    assert [r["mode"] for r in record["runs"]] == [
+        "dlcourse grade, 1 worker", "dlcourse grade, 2 workers", "nbgrader autograde (sequential)"]
+    for run in record["runs"]:
+        assert run["submissions"] == 3 and run["seconds"] > 0 and run["per_minute"] > 0
+        assert run["scores"] == {f"student{i:03d}": 10.0 for i in range(3)}, run["mode"]
+    assert record["scores_agree"] and record["speedup_vs_1_worker"]["dlcourse grade, 1 worker"] == 1.0
+    text = markdown({"cpu": "test CPU", "cores": 2, "date": "today"}, record)
+    assert "| nbgrader autograde (sequential) |" in text and "different autograded score to: nobody" in text

@@ -7,7 +7,12 @@ from typer.testing import CliRunner
 
 from autograder.cli import app
 
-COMMANDS = ["data", "release", "solve", "grade", "validate", "demo"]
+COMMANDS = ["data", "release", "solve", "grade", "validate", "demo", "bench", "bench-grading"]
+
+
+def test_the_command_list_above_is_complete():
+    registered = {command.name or command.callback.__name__ for command in app.registered_commands}
+    assert registered == set(COMMANDS)
 
 
 @pytest.mark.parametrize("command", COMMANDS)

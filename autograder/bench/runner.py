@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -13,6 +14,9 @@ import nbformat
 
 from ..environment import temporary_environment
 from ..metrics import ENV as METRICS_ENV
+
+# Tracebacks from the kernel carry terminal colour codes; a Markdown table must not.
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 @dataclass
@@ -67,7 +71,7 @@ def run_notebook(path: Path, assignment: str, *, seed: int = 0, dataset: str = "
             try:
                 client.execute()
             except CellExecutionError as exc:
-                error = str(exc).strip().splitlines()[-1][:300]
+                error = _ANSI.sub("", str(exc)).strip().splitlines()[-1][:300]
             except Exception as exc:  # kernel death, timeout
                 error = f"{type(exc).__name__}: {exc}"[:300]
         wall = time.perf_counter() - start
