@@ -297,14 +297,14 @@ def bench(
 @app.command("bench-grading")
 def bench_grading(
     assignment: str = typer.Argument("01_logistic_regression", help="The assignment whose example class is cycled."),
-    submissions: int = typer.Option(8, "--submissions", "-n", help="How many submissions to generate."),
+    submissions: int = typer.Option(16, "--submissions", "-n", help="How many submissions to generate (few leave a core idle at the end)."),
     workers: List[int] = typer.Option([1, 2], "--workers", "-w", help="Worker counts to time (repeat the option)."),
     nbgrader: bool = typer.Option(True, help="Also time plain sequential `nbgrader autograde`."),
     out: Path = typer.Option(Path("benchmarks"), "--out", "-o", help="Folder for grading_throughput.json/.md."),
 ) -> None:
     """Grade one generated batch with 1 and N workers and with plain nbgrader; record submissions per minute.
 
-    Example: dlcourse bench-grading 01_logistic_regression -n 8 -w 1 -w 2
+    Example: dlcourse bench-grading 01_logistic_regression -n 16 -w 1 -w 2
     """
     import json
     from datetime import date
