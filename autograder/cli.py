@@ -168,7 +168,8 @@ def grade(
     sandbox: str = typer.Option("auto", "--sandbox", help="auto (bubblewrap if it works here), bwrap (required) or limits (resource limits only)."),
     memory_mb: int = typer.Option(4096, "--memory-mb", help="Memory limit per submission's kernel (RLIMIT_DATA)."),
     cpu_seconds: int = typer.Option(3600, "--cpu-seconds", help="CPU-time limit per submission's kernel."),
-    cell_timeout: int = typer.Option(600, "--cell-timeout", help="Seconds per cell."),
+    cell_timeout: int = typer.Option(1200, "--cell-timeout", help="Seconds per cell."),
+    threads: int = typer.Option(0, "--threads", help="Cap each kernel's TensorFlow/OpenMP/BLAS threads (0: every core; try cores / workers for large batches)."),
     notebook_timeout: int = typer.Option(3600, "--notebook-timeout", help="Seconds per notebook."),
     show_hidden_tests: bool = typer.Option(False, "--show-hidden-tests", help="Show hidden tests' source in the students' feedback (hidden by default)."),
 ) -> None:
@@ -181,7 +182,7 @@ def grade(
 
     if sandbox not in ("auto", "bwrap", "limits"):
         _fail("--sandbox must be auto, bwrap or limits")
-    settings = SandboxSettings(mode=sandbox, memory_mb=memory_mb, cpu_seconds=cpu_seconds, cell_timeout=cell_timeout, notebook_timeout=notebook_timeout)
+    settings = SandboxSettings(mode=sandbox, memory_mb=memory_mb, cpu_seconds=cpu_seconds, cell_timeout=cell_timeout, notebook_timeout=notebook_timeout, threads=threads)
     options = GradingOptions(workers=workers, scheduler=scheduler, force=force, sandbox=settings, show_hidden_tests=show_hidden_tests)
     root = _root()
     _grade_and_report(root, submissions.expanduser().resolve(), out.resolve(), options)

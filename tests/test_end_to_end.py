@@ -48,6 +48,7 @@ def test_example_student_gets_the_expected_grade(graded, aid, student):
     example = next(ex for ex in example_students(aid) if ex.student == student)
     sub = results[student]
     assert sub.status == "graded", f"{student}: {sub.status}: {sub.message}"
+    assert "read-only" not in (sub.message or ""), f"{student} handed in an untampered notebook: {sub.message}"
     failed = {grade_id: message for grade_id, message in sub.failed_tests}
     expected = set(example.expect_failed or [])
     assert set(failed) == expected, f"{student} ({example.note}): failed {sorted(failed)}, expected {sorted(expected)}"

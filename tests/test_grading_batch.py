@@ -54,6 +54,7 @@ for label, addr in (("net_host", ("127.0.0.1", {port})), ("net_internet", ("1.1.
     except Exception as exc:
         seen[label] = type(exc).__name__
 open({host_tmp_file!r}, "w").write("x")
+seen["math_threads"] = os.environ.get("TF_NUM_INTRAOP_THREADS")
 import json
 print("PROBE", json.dumps(seen))
 '''
@@ -104,7 +105,7 @@ def batch(tmp_path_factory):
     F.write(subs, "renamed", F.released(good), name="my homework (final).ipynb")
     F.write(subs, "twice", F.released(good), name=f"{F.AID}.ipynb")
     F.write(subs, "twice", F.released(), name=f"{F.AID}_v2.ipynb")
-    settings = SandboxSettings(memory_mb=2048, cell_timeout=15, notebook_timeout=120, max_output_chars=20_000)
+    settings = SandboxSettings(memory_mb=2048, cell_timeout=15, notebook_timeout=120, max_output_chars=20_000, threads=1)
     results = grade_batch(root, subs, out, options=GradingOptions(workers=2, sandbox=settings))
     srv.close()
     by_student = {}
@@ -210,6 +211,7 @@ def test_sandbox_hides_course_files_other_students_and_the_network(batch):
     # a write may land in the sandbox's private tmpfs; it must never reach the host
     assert not (batch["root"] / "pwned.txt").exists()
     assert not Path(batch["host_tmp_file"]).exists()
+    assert seen["math_threads"] == "1", "--threads 1 reaches the kernel inside the sandbox"
     assert seen["net_host"] != "connected" and seen["net_internet"] != "connected"
 
 

@@ -146,3 +146,26 @@ def test_intake_collects_folders_zips_and_lms_batches(root, tmp_path):
     assert [s.student for s in intake.collect(batch, tmp_path / "scratch2")] == ["dan"]
     with pytest.raises(FileNotFoundError):
         intake.collect(tmp_path / "nope", tmp_path)
+
+
+@pytest.mark.parametrize("aid", ASSIGNMENTS)
+def test_example_class_hands_in_untampered_notebooks(root, tmp_path, aid):
+    """The answer key a student would hand in is the release with its answers filled in: the release's test cells."""
+    from autograder.pipeline import integrity
+    from autograder.pipeline.examples import build_example_class
+
+    source = nbformat.read(next((root / "source_notebooks" / aid).glob("*.ipynb")), 4)
+    for example in build_example_class(root, [aid], tmp_path):
+        submitted = nbformat.read(tmp_path / example.student / f"{aid}.ipynb", 4)
+        assert integrity.test_cell_changes(submitted, source) == [], example.student
+        assert "BEGIN HIDDEN TESTS" not in nbformat.writes(submitted), example.student
+        if example.based_on == "solution":
+            assert "raise NotImplementedError()" not in nbformat.writes(submitted), example.student
+
+
+def test_thread_environment_caps_every_math_library():
+    from autograder.pipeline.sandbox import thread_environment
+
+    env = thread_environment(2)
+    assert {env[k] for k in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")} == {"2"}
+    assert thread_environment(0)["OMP_NUM_THREADS"] == "1"

@@ -42,12 +42,38 @@ def apply_edits(nb, edits: list[dict], label: str):
     return nb
 
 
-def build_submission(root: Path, example: ExampleStudent, out_dir: Path) -> Path:
-    folder = {"solution": "solutions", "release": "assignments"}[example.based_on]
-    notebooks = sorted((root / folder / example.assignment).glob("*.ipynb"))
+def _notebook(root: Path, folder: str, assignment: str):
+    notebooks = sorted((root / folder / assignment).glob("*.ipynb"))
     if not notebooks:
-        raise FileNotFoundError(f"{root / folder / example.assignment} has no notebook: run `dlcourse release` and `dlcourse solve` first")
-    nb = nbformat.read(notebooks[0], as_version=4)
+        raise FileNotFoundError(f"{root / folder / assignment} has no notebook: run `dlcourse release` and `dlcourse solve` first")
+    return nbformat.read(notebooks[0], as_version=4)
+
+
+def answered_release(root: Path, assignment: str):
+    """The student release with every answer cell filled in from the answer key.
+
+    What a student who wrote the reference answers hands in: the release's own
+    test cells (no hidden tests), so grading sees an honest, untampered notebook.
+    """
+    release = _notebook(root, "assignments", assignment)
+    answers = {c.metadata["nbgrader"]["grade_id"]: c.source for c in _notebook(root, "solutions", assignment).cells
+               if c.get("metadata", {}).get("nbgrader", {}).get("solution")}
+    for cell in release.cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if meta.get("solution"):
+            if meta.get("grade_id") not in answers:
+                raise ValueError(f"{assignment}: the answer key has no cell {meta.get('grade_id')!r}; run `dlcourse release` and `dlcourse solve` again")
+            cell.source = answers[meta["grade_id"]]
+    return release
+
+
+def build_submission(root: Path, example: ExampleStudent, out_dir: Path) -> Path:
+    if example.based_on not in ("solution", "release"):
+        raise ValueError(f"{example.assignment}/{example.student}: based_on must be 'solution' or 'release', not {example.based_on!r}")
+    if example.based_on == "solution":
+        nb = answered_release(root, example.assignment)
+    else:
+        nb = _notebook(root, "assignments", example.assignment)
     apply_edits(nb, example.edits, f"{example.assignment}/{example.student}")
     target = out_dir / example.student / f"{example.assignment}.ipynb"
     target.parent.mkdir(parents=True, exist_ok=True)

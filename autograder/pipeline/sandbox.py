@@ -55,10 +55,13 @@ class SandboxSettings:
     memory_mb: int = 4096  # RLIMIT_DATA; 0 = no limit
     cpu_seconds: int = 3600  # RLIMIT_CPU for the whole kernel; 0 = no limit
     max_file_mb: int = 512  # RLIMIT_FSIZE
-    cell_timeout: int = 600  # seconds of wall clock per cell (nbgrader's Execute.timeout)
+    # seconds of wall clock per cell (nbgrader's Execute.timeout): a CNN's training cell that takes
+    # 3 minutes alone on 2 cores takes several times that beside another one
+    cell_timeout: int = 1200
     notebook_timeout: int = 3600  # seconds of wall clock for the whole notebook
     max_output_chars: int = 200_000  # per cell, beyond which output is dropped
     extra_ro: list[str] = field(default_factory=list)  # more read-only folders to show the kernel
+    threads: int = 0  # math-library threads per kernel (TensorFlow, OpenMP, BLAS); 0 = their default (every core)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -94,9 +97,23 @@ def effective_mode(settings: SandboxSettings) -> str:
     return "limits"
 
 
+def thread_environment(threads: int) -> dict[str, str]:
+    """Cap the thread pools of TensorFlow, OpenMP and BLAS in a kernel.
+
+    Kernels that each start a pool as large as the machine fight over the cores.
+    A cap also leaves a kernel that ends up running alone with idle cores, so it
+    is the instructor's choice (``dlcourse grade --threads``), not a default.
+    """
+    n = str(max(1, threads))
+    return {"TF_NUM_INTRAOP_THREADS": n, "TF_NUM_INTEROP_THREADS": n, "OMP_NUM_THREADS": n,
+            "OPENBLAS_NUM_THREADS": n, "MKL_NUM_THREADS": n}
+
+
 def describe(settings: SandboxSettings) -> str:
     mode = effective_mode(settings)
     limits = f"memory {settings.memory_mb} MB, CPU {settings.cpu_seconds} s, {settings.cell_timeout} s/cell, {settings.notebook_timeout} s/notebook"
+    if settings.threads:
+        limits += f", {settings.threads} math thread(s) per kernel"
     if mode == "bwrap":
         return f"bubblewrap sandbox (no network, private /tmp, course files hidden); {limits}"
     why = "" if settings.mode == "limits" else f" ({bwrap_problem()})"
@@ -212,6 +229,8 @@ class SandboxedKernelManager(AsyncKernelManager):
         workdir = Path(self.sandbox["workdir"])
         env = dict(kw.get("env") or os.environ)
         env.update(sandbox_environment(workdir) if effective_mode(settings) == "limits" else {})
+        if settings.threads:
+            env.update(thread_environment(settings.threads))
         kw["env"] = env
         kw["cwd"] = str(workdir / "work")
         return await super()._async_launch_kernel(kernel_cmd, **kw)
