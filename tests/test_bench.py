@@ -64,10 +64,11 @@ def test_throughput_benchmark_grades_one_batch_the_same_in_every_mode(tmp_path):
     import grading_fixtures as F
 
     from autograder.bench.throughput import markdown, measure
-    from autograder.pipeline.release import solve_assignment
+    from autograder.pipeline.release import release_assignment, solve_assignment
 
     root = F.make_course(tmp_path)
-    solve_assignment(root, F.AID)  # the generated class is made of answer keys (the toy has no example class)
+    release_assignment(root, F.AID)  # the generated class is the release answered from the key (the toy has no example class)
+    solve_assignment(root, F.AID)
     record = measure(root, F.AID, 3, [1, 2], nbgrader=True)
     assert [r["mode"] for r in record["runs"]] == [
         "dlcourse grade, 1 worker", "dlcourse grade, 2 workers", "nbgrader autograde (sequential)"]

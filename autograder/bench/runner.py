@@ -82,15 +82,13 @@ def run_notebook(path: Path, assignment: str, *, seed: int = 0, dataset: str = "
 
 def time_grading(root: Path, assignment: str) -> float:
     """Seconds ``dlcourse grade`` takes for one submission of ``assignment`` (its answer key)."""
-    import shutil
-
+    from ..pipeline.examples import answered_release
     from ..pipeline.grade import grade_batch
 
     with tempfile.TemporaryDirectory(prefix="dlcourse-bench-grade-") as scratch:
         submissions = Path(scratch) / "submissions" / "reference"
         submissions.mkdir(parents=True)
-        source = next((root / "solutions" / assignment).glob("*.ipynb"))
-        shutil.copy(source, submissions / f"{assignment}.ipynb")
+        nbformat.write(answered_release(root, assignment), submissions / f"{assignment}.ipynb")
         start = time.perf_counter()
         grade_batch(root, submissions.parent, Path(scratch) / "grading")
         return round(time.perf_counter() - start, 1)
