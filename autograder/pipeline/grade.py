@@ -29,7 +29,7 @@ from .nbgrader_setup import course_config, gradebook_warnings_silenced, make_api
 from .preprocessors import with_progress
 from .release import PipelineError
 from .sandbox import SandboxSettings, describe
-from .workers import grade_task
+from .workers import first_line, grade_task
 
 GRADER_VERSION = "2"  # part of the content hash: bump when grading changes so results are recomputed
 STATE_FILE = "grading_state.json"
@@ -262,10 +262,6 @@ def dispatch(subs: list[Submission], ctx: GradingContext, on_done: Callable[[Sub
                 on_done(sub)
     finally:
         close()
-
-
-def first_line(text: str) -> str:
-    return (text.strip().splitlines() or [""])[0][:300]
 
 
 def grade_batch(
