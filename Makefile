@@ -8,7 +8,7 @@ VENV   ?= .venv
 TF     ?= cpu
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(TF)
-PYTEST_ARGS ?=
+PYTEST_ARGS ?= --durations=15
 
 .PHONY: setup sandbox data demo test test-fast clean
 

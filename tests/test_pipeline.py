@@ -160,7 +160,20 @@ def test_example_class_hands_in_untampered_notebooks(root, tmp_path, aid):
         assert integrity.test_cell_changes(submitted, source) == [], example.student
         assert "BEGIN HIDDEN TESTS" not in nbformat.writes(submitted), example.student
         if example.based_on == "solution":
-            assert "raise NotImplementedError()" not in nbformat.writes(submitted), example.student
+            for cell in submitted.cells:
+                grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+                if cell.metadata.get("nbgrader", {}).get("solution"):
+                    stub = "raise NotImplementedError()" in cell.source
+                    assert stub == (grade_id in example.unanswered), f"{example.student}/{grade_id}: stub {stub}"
+
+
+def test_an_example_cannot_leave_an_unknown_cell_unanswered(root, tmp_path):
+    from autograder.pipeline.examples import ExampleStudent, build_submission
+
+    aid = ASSIGNMENTS[0]
+    dan = ExampleStudent("dan", aid, "solution", "typo in unanswered", unanswered=["no_such_cell"])
+    with pytest.raises(ValueError, match="no answer cell with grade_id 'no_such_cell'"):
+        build_submission(root, dan, tmp_path)
 
 
 def test_thread_environment_caps_every_math_library():

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -14,10 +13,7 @@ import nbformat
 
 from ..environment import temporary_environment
 from ..metrics import ENV as METRICS_ENV
-
-# Tracebacks from the kernel carry terminal colour codes; a Markdown table must not.
-_ANSI = re.compile(r"\x1b\[[0-9;]*m")
-
+from ..pipeline.workers import strip_ansi
 
 @dataclass
 class NotebookRun:
@@ -71,7 +67,7 @@ def run_notebook(path: Path, assignment: str, *, seed: int = 0, dataset: str = "
             try:
                 client.execute()
             except CellExecutionError as exc:
-                error = _ANSI.sub("", str(exc)).strip().splitlines()[-1][:300]
+                error = (strip_ansi(str(exc)).strip().splitlines() or [""])[-1][:300]
             except Exception as exc:  # kernel death, timeout
                 error = f"{type(exc).__name__}: {exc}"[:300]
         wall = time.perf_counter() - start

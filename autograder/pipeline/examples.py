@@ -18,6 +18,7 @@ class ExampleStudent:
     based_on: str
     note: str
     edits: list[dict] = field(default_factory=list)
+    unanswered: list[str] = field(default_factory=list)
     expect_failed: list[str] | None = None
     expect_message: dict[str, str] = field(default_factory=dict)
 
@@ -49,18 +50,23 @@ def _notebook(root: Path, folder: str, assignment: str):
     return nbformat.read(notebooks[0], as_version=4)
 
 
-def answered_release(root: Path, assignment: str):
-    """The student release with every answer cell filled in from the answer key.
+def answered_release(root: Path, assignment: str, unanswered: list[str] = ()):
+    """The student release with its answer cells filled in from the answer key.
 
     What a student who wrote the reference answers hands in: the release's own
     test cells (no hidden tests), so grading sees an honest, untampered notebook.
+    The answer cells named in ``unanswered`` keep the release's stub, as for a
+    student who ran out of time (its later cells then fail fast instead of training).
     """
     release = _notebook(root, "assignments", assignment)
     answers = {c.metadata["nbgrader"]["grade_id"]: c.source for c in _notebook(root, "solutions", assignment).cells
                if c.get("metadata", {}).get("nbgrader", {}).get("solution")}
+    unknown = sorted(set(unanswered) - set(answers))
+    if unknown:
+        raise ValueError(f"{assignment}: no answer cell with grade_id {', '.join(map(repr, unknown))}; update the example")
     for cell in release.cells:
         meta = cell.get("metadata", {}).get("nbgrader", {})
-        if meta.get("solution"):
+        if meta.get("solution") and meta.get("grade_id") not in unanswered:
             if meta.get("grade_id") not in answers:
                 raise ValueError(f"{assignment}: the answer key has no cell {meta.get('grade_id')!r}; run `dlcourse release` and `dlcourse solve` again")
             cell.source = answers[meta["grade_id"]]
@@ -71,8 +77,10 @@ def build_submission(root: Path, example: ExampleStudent, out_dir: Path) -> Path
     if example.based_on not in ("solution", "release"):
         raise ValueError(f"{example.assignment}/{example.student}: based_on must be 'solution' or 'release', not {example.based_on!r}")
     if example.based_on == "solution":
-        nb = answered_release(root, example.assignment)
+        nb = answered_release(root, example.assignment, example.unanswered)
     else:
+        if example.unanswered:
+            raise ValueError(f"{example.assignment}/{example.student}: 'unanswered' only applies to based_on 'solution'")
         nb = _notebook(root, "assignments", example.assignment)
     apply_edits(nb, example.edits, f"{example.assignment}/{example.student}")
     target = out_dir / example.student / f"{example.assignment}.ipynb"

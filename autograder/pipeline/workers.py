@@ -29,8 +29,13 @@ from .nbgrader_setup import gradebook_warnings_silenced
 STATUSES = ("invalid", "tampered", "out of memory", "crashed", "timed out", "graded")
 
 
+def strip_ansi(text: str) -> str:
+    """Kernel tracebacks carry terminal colour codes; CSV files and Markdown tables must not."""
+    return re.sub(r"\x1b\[[0-9;]*m", "", text)
+
+
 def first_line(text: str, limit: int = 300) -> str:
-    text = re.sub(r"\x1b\[[0-9;]*m", "", text).strip()
+    text = strip_ansi(text).strip()
     return (text.splitlines() or [""])[0][:limit]
 
 
