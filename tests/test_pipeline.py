@@ -161,10 +161,10 @@ def test_example_class_hands_in_untampered_notebooks(root, tmp_path, aid):
         assert "BEGIN HIDDEN TESTS" not in nbformat.writes(submitted), example.student
         if example.based_on == "solution":
             for cell in submitted.cells:
-                grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-                if cell.metadata.get("nbgrader", {}).get("solution"):
+                meta = cell.metadata.get("nbgrader", {})
+                if meta.get("solution"):
                     stub = "raise NotImplementedError()" in cell.source
-                    assert stub == (grade_id in example.unanswered), f"{example.student}/{grade_id}: stub {stub}"
+                    assert stub == (meta["grade_id"] in example.unanswered), f"{example.student}/{meta['grade_id']}: stub {stub}"
 
 
 def test_an_example_cannot_leave_an_unknown_cell_unanswered(root, tmp_path):

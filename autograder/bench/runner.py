@@ -15,6 +15,7 @@ from ..environment import temporary_environment
 from ..metrics import ENV as METRICS_ENV
 from ..pipeline.workers import strip_ansi
 
+
 @dataclass
 class NotebookRun:
     assignment: str
