@@ -37,10 +37,6 @@ def code(source: str) -> nbformat.NotebookNode:
     return new_code_cell(_text(source))
 
 
-def locked_md(grade_id: str, source: str) -> nbformat.NotebookNode:
-    return new_markdown_cell(_text(source), metadata=_meta(grade_id, grade=False, solution=False, locked=True))
-
-
 def locked_code(grade_id: str, source: str) -> nbformat.NotebookNode:
     """Read-only code the student must not change (setup, data loading)."""
     return new_code_cell(_text(source), metadata=_meta(grade_id, grade=False, solution=False, locked=True))

@@ -84,7 +84,6 @@ class DeviceReport:
     cpu: str
     cores: int
     gpus: list[str]
-    cuda_build: bool
 
     @property
     def device(self) -> str:
@@ -128,7 +127,6 @@ def device_report() -> DeviceReport:
         cpu=_cpu_model(),
         cores=len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1,
         gpus=gpus,
-        cuda_build=tf.test.is_built_with_cuda(),
     )
 
 

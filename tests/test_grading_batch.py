@@ -18,7 +18,9 @@ import pytest
 from nbformat.v4 import new_code_cell
 
 import grading_fixtures as F
+from integrity_corpus import HARMLESS
 from autograder.pipeline.grade import GradingOptions, grade_batch
+from autograder.pipeline.report import write_reports
 from autograder.pipeline.sandbox import SandboxSettings, bwrap_problem
 
 needs_bwrap = pytest.mark.skipif(bwrap_problem() is not None, reason=f"bubblewrap cannot run here: {bwrap_problem()}")
@@ -99,6 +101,11 @@ def batch(tmp_path_factory):
         "hostile": F.released(good, extra_cells=[new_code_cell(_probe_code(secret_paths, port, str(root / "pwned.txt"), host_tmp_file))]),
         "patchnumpy": F.released("def f(x):\n    return x\nnp.allclose = lambda *a, **k: True"),
         "redefine": F.released("def f(x):\n    return x\ndef check_close(*args, **kwargs):\n    pass"),
+        # a correct answer with a plot setting in the answer cell, then every harmless idiom in cells of its own
+        "idioms": F.released("import matplotlib.pyplot as plt\nplt.rcParams['figure.figsize'] = (8, 4)\n" + good,
+                             extra_cells=[new_code_cell(code) for code in HARMLESS.values()]),
+        # a correct answer that also patches numpy: withheld, and every report must say the same score
+        "flagged": F.released(good + "\nnp.allclose = lambda *a, **k: True"),
     }
     for student, content in cases.items():
         F.write(subs, student, content)
@@ -107,12 +114,13 @@ def batch(tmp_path_factory):
     F.write(subs, "twice", F.released(), name=f"{F.AID}_v2.ipynb")
     settings = SandboxSettings(memory_mb=2048, cell_timeout=15, notebook_timeout=120, max_output_chars=20_000, threads=1)
     results = grade_batch(root, subs, out, options=GradingOptions(workers=2, sandbox=settings))
+    reports = write_reports(results, out, f"sqlite:///{out / 'gradebook.db'}")
     srv.close()
     by_student = {}
     for sub in results:
         by_student.setdefault(sub.student, []).append(sub)
     return {"root": root, "out": out, "subs": subs, "results": results, "host_tmp_file": host_tmp_file,
-            "by": {k: v[0] for k, v in by_student.items()}, "all": by_student}
+            "by": {k: v[0] for k, v in by_student.items()}, "all": by_student, "reports": reports}
 
 
 def graded_nb(batch, student):
@@ -131,7 +139,7 @@ def test_good_and_stub(batch):
 
 
 def test_every_student_has_a_row_and_the_batch_went_on(batch):
-    assert len(batch["results"]) == 21
+    assert len(batch["results"]) == 23
     assert all(s.status in {"graded", "timed out", "crashed", "out of memory", "tampered", "invalid"} for s in batch["results"])
 
 
@@ -237,3 +245,36 @@ def test_the_class_gradebook_holds_every_graded_student(batch):
         scores = {s.student.id: s.score for s in gb.find_assignment(F.AID).submissions}
     assert scores["good"] == 10 and scores["stub"] == 0 and scores["patchnumpy"] == 0
     assert "notjson" not in scores
+
+
+def test_harmless_idioms_keep_full_marks(batch):
+    sub = batch["by"]["idioms"]
+    assert (sub.status, sub.auto_score, sub.auto_max_score) == ("graded", 10, 10), sub.message
+    assert "np.float_" in sub.message and "for review (points kept)" in sub.message  # listed, not punished
+
+
+def _csv_row(path, **match):
+    import csv
+
+    with open(path) as handle:
+        return next(r for r in csv.DictReader(handle) if all(r[k] == v for k, v in match.items()))
+
+
+def test_withheld_score_is_the_same_in_feedback_grades_csv_and_nbgrader_export(batch):
+    import re
+
+    sub = batch["by"]["flagged"]
+    assert sub.status == "tampered" and "withheld" in sub.message and "np.allclose" in sub.message
+    assert (sub.auto_score, sub.auto_max_score) == (0, 10)
+    html = sub.feedback.read_text()
+    shown = re.search(r"\(Score: ([\d.]+) / ([\d.]+)\)", html)
+    assert shown and float(shown.group(1)) == 0 and float(shown.group(2)) == 10, shown
+    grades = _csv_row(batch["reports"]["gradebook"], student="flagged")
+    assert (float(grades["score"]), float(grades["auto_score"]), grades["status"]) == (0, 0, "tampered")
+    export = _csv_row(batch["reports"]["nbgrader export"], student_id="flagged")
+    assert (float(export["score"]), export["status"]) == (0, "tampered")
+    lms = _csv_row(batch["reports"]["LMS import"], **{"Student ID": "flagged"})
+    assert float(lms["Score"]) == 0
+    honest = batch["by"]["good"]  # and an honest submission reads the same everywhere too
+    assert float(re.search(r"\(Score: ([\d.]+) /", honest.feedback.read_text()).group(1)) == 10
+    assert float(_csv_row(batch["reports"]["nbgrader export"], student_id="good")["score"]) == 10

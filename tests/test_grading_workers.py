@@ -7,7 +7,9 @@ import csv
 import pytest
 
 import grading_fixtures as F
-from autograder.pipeline import integrity
+from integrity_corpus import HARMLESS, HOSTILE
+from autograder.pipeline.model import Severity
+from autograder.pipeline.static_scan import scan
 from autograder.pipeline.grade import GradingOptions, grade_batch
 from autograder.pipeline.report import write_reports
 from autograder.pipeline.sandbox import SandboxSettings
@@ -51,27 +53,29 @@ def test_dask_distributed_workers_grade_the_batch(tmp_path):
     assert (out / "feedback" / "ann" / F.AID / f"{F.AID}.html").exists()
 
 
-@pytest.mark.parametrize("code,fragment", [
-    ("np.allclose = lambda *a, **k: True", "np.allclose"),
-    ("import numpy\nnumpy.testing.assert_allclose = print", "numpy.testing.assert_allclose"),
-    ("setattr(np, 'allclose', len)", "setattr"),
-    ("import builtins\nbuiltins.AssertionError = Warning", "builtins"),
-    ("import sys\nsys.modules['numpy'] = None", "sys.modules"),
-    ("get_ipython().input_transformers_post.append(lambda lines: [])", "input transformer"),
-    ("import sys\nsys.settrace(lambda *a: None)", "trace hook"),
-    ("def check_close(*a, **k):\n    pass", "check_close"),
-    ("from math import isclose as check_close", "check_close"),
-    ("exec('x = 1')", "exec"),
-])
-def test_static_scan_names_the_line(code, fragment):
-    findings = integrity.scan(F.released("def f(x):\n    return x\n" + code), F.source_notebook())
-    assert findings and any(fragment in f for f in findings), findings
-    assert all("line" in f for f in findings)
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+def test_static_scan_withholds_hostile_code_and_names_the_line(name):
+    code, fragment = HOSTILE[name]
+    findings = scan(F.released("def f(x):\n    return x\n" + code), F.source_notebook())
+    withheld = [f for f in findings if f.severity is Severity.WITHHOLD]
+    assert withheld and any(fragment in str(f) for f in withheld), findings
+    assert all(f.line >= 1 and f.cell == "answer_f" for f in findings)
 
 
-def test_static_scan_passes_ordinary_code():
-    code = "import numpy as np\ndef f(x):\n    y = np.asarray(x)\n    y.shape = (-1,)\n    return y * 2.0\nnp.random.seed(0)"
-    assert integrity.scan(F.released(code), F.source_notebook()) == []
+@pytest.mark.parametrize("name", sorted(HARMLESS))
+def test_static_scan_never_withholds_a_harmless_idiom(name):
+    findings = scan(F.released(F.good_code() + "\n" + HARMLESS[name]), F.source_notebook())
+    assert not [f for f in findings if f.severity is Severity.WITHHOLD], findings
+
+
+def test_the_harmless_corpus_is_large_enough():
+    assert len(HARMLESS) >= 30 and len(HOSTILE) >= 15
+
+
+def test_exec_and_eval_are_listed_for_review_only():
+    findings = scan(F.released(F.good_code() + "\nexec('x = 1')\ny = eval('1 + 1')"), F.source_notebook())
+    assert [f.severity for f in findings] == [Severity.REVIEW, Severity.REVIEW]
+    assert "uses exec" in str(findings[0]) and "line 3" in str(findings[0])
 
 
 RUNTIME_ATTACKS = {

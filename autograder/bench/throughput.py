@@ -72,7 +72,7 @@ def time_plain_nbgrader(root: Path, assignment: str, submissions: Path, workdir:
     """Plain nbgrader, as an instructor without this kit would run it: one notebook after another, no sandbox."""
     from nbgrader.api import Gradebook
 
-    from ..pipeline.nbgrader_setup import gradebook_warnings_silenced
+    from ..pipeline.nbgrader_setup import db_url, gradebook_warnings_silenced
 
     course = workdir / "nbgrader_course"
     shutil.copytree(root / "source_notebooks" / assignment, course / "source" / assignment)
@@ -92,7 +92,7 @@ def time_plain_nbgrader(root: Path, assignment: str, submissions: Path, workdir:
     start = time.perf_counter()
     _nbgrader(course, "autograde", assignment, "--create", "--force")
     seconds = time.perf_counter() - start
-    with gradebook_warnings_silenced(), Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+    with gradebook_warnings_silenced(), Gradebook(db_url(course)) as gradebook:
         scores = {s: gradebook.find_submission(assignment, s).score for s in students}
     return ThroughputRun("nbgrader autograde (sequential)", 1, len(students), round(seconds, 1),
                          round(60 * len(students) / seconds, 2), scores, {"graded": len(students)})

@@ -2,6 +2,8 @@
 
 Like nbgrader itself, every transformation is a small step and a command
 chains them: :mod:`.release` (nbgrader's GenerateAssignment plus a leak
-check), :mod:`.solve` (GenerateSolution), :mod:`.grade` (intake, nbgrader's
-Autograde, feedback, reports).
+check, and GenerateSolution for the answer keys), :mod:`.grade` (the
+coordinator's chain: intake, dispatch, record), :mod:`.workers` (one
+submission: nbgrader's Autograde in a sandbox, :mod:`.scoring`, feedback),
+:mod:`.report` (gradebook CSVs and charts).
 """

@@ -1,14 +1,14 @@
-"""Grading a batch of submissions: a chain of small steps over each :class:`Submission`.
+"""Grading a batch of submissions: a chain of small steps over each :class:`.intake.Submission`.
 
-In the coordinator: ``read`` -> ``identify`` -> ``deduplicate`` -> ``unchanged?``
-(content hash) -> ``dispatch`` to a worker -> ``record``. The worker
-(:func:`.workers.grade_task`, in its own process, here or on a Dask cluster)
-runs nbgrader's Autograde in a private folder with a private gradebook copy,
-the kernel sandboxed, and returns plain data; only the coordinator writes the
-class gradebook (nbgrader's SQLite gradebook is not safe for concurrent
-writers), the autograded notebooks and the feedback. A step that finds a
-problem sets the submission's status and message; later steps skip it, and
-the batch always goes on.
+:data:`INTAKE` runs in the coordinator, one submission at a time: ``read`` ->
+``identify`` -> ``deduplicate`` -> ``unchanged?`` (content hash). What is
+still pending is then dispatched to workers (:func:`.workers.grade_task`, in
+its own process, here or on a Dask cluster), which grade, score and render the
+feedback; ``record`` stores each result as it arrives. Only the coordinator
+writes the class gradebook (nbgrader's SQLite gradebook is not safe for
+concurrent writers), the autograded notebooks and the feedback; it never
+rescores. A step that finds a problem sets the submission's status and
+message; later steps skip it, and the batch always goes on.
 """
 
 from __future__ import annotations
@@ -25,14 +25,16 @@ import nbformat
 
 from . import intake
 from .intake import Submission
-from .nbgrader_setup import course_config, gradebook_warnings_silenced, make_api, result_error
+from .model import GradingResult, GradingTask, Status
+from .nbgrader_setup import course_config, db_url, gradebook_warnings_silenced, make_api, result_error
 from .preprocessors import with_progress
 from .release import PipelineError
 from .sandbox import SandboxSettings, describe
 from .workers import first_line, grade_task
 
-GRADER_VERSION = "2"  # part of the content hash: bump when grading changes so results are recomputed
+GRADER_VERSION = "3"  # part of the content hash: bump when grading changes so results are recomputed
 STATE_FILE = "grading_state.json"
+
 
 @dataclass
 class GradingOptions:
@@ -52,18 +54,25 @@ class GradingContext:
     api: object
     source_notebooks: dict[tuple[str, str], set[str]]
     options: GradingOptions = field(default_factory=GradingOptions)
-    templates: dict[str, bytes] = field(default_factory=dict)
-    state: dict = field(default_factory=dict)
+    templates: dict[str, bytes] = field(default_factory=dict)  # assignment -> empty gradebook for the workers
+    state: dict = field(default_factory=dict)  # "<student>/<assignment>" -> {"hash", "result"} of earlier runs
+    seen: dict[tuple[str, str], Submission] = field(default_factory=dict)  # (student, assignment) -> first one
 
     @property
     def db_url(self) -> str:
-        return f"sqlite:///{self.workdir / 'gradebook.db'}"
+        return db_url(self.workdir)
 
     def source_path(self, sub: Submission) -> Path:
         return self.root / "source_notebooks" / sub.assignment / f"{sub.notebook_id}.ipynb"
 
+    def output_path(self, kind: str, sub: Submission, suffix: str) -> Path:
+        return self.workdir / kind / sub.student / sub.assignment / f"{sub.notebook_id}{suffix}"
+
 
 Step = Callable[[Submission, GradingContext], None]
+
+
+# ---------------------------------------------------------------- intake steps
 
 
 def step_read(sub: Submission, ctx: GradingContext) -> None:
@@ -74,15 +83,19 @@ def step_identify(sub: Submission, ctx: GradingContext) -> None:
     intake.identify_assignment(sub, ctx.source_notebooks)
 
 
+def step_deduplicate(sub: Submission, ctx: GradingContext) -> None:
+    """Two notebooks for one assignment from one student: grade the first, say so for the other."""
+    first = ctx.seen.setdefault((sub.student, sub.assignment), sub)
+    if first is not sub:
+        sub.reject(Status.INVALID, f"duplicate: {sub.student} also submitted {first.path.name} for {sub.assignment}; only that one was graded")
+
+
 def content_hash(sub: Submission, ctx: GradingContext) -> str:
+    settings = [ctx.options.sandbox.to_dict(), ctx.options.integrity, ctx.options.static_scan, ctx.options.show_hidden_tests]
     digest = hashlib.sha256()
-    for part in (sub.path.read_bytes(), ctx.source_path(sub).read_bytes(), GRADER_VERSION.encode(),
-                 json.dumps([ctx.options.sandbox.to_dict(), ctx.options.integrity, ctx.options.static_scan, ctx.options.show_hidden_tests], sort_keys=True).encode()):
+    for part in (sub.path.read_bytes(), ctx.source_path(sub).read_bytes(), GRADER_VERSION.encode(), json.dumps(settings, sort_keys=True).encode()):
         digest.update(hashlib.sha256(part).digest())
     return digest.hexdigest()
-
-
-RESULT_FIELDS = ("status", "message", "score", "max_score", "auto_score", "auto_max_score", "manual_pending", "failed_tests")
 
 
 def step_unchanged(sub: Submission, ctx: GradingContext) -> None:
@@ -91,65 +104,70 @@ def step_unchanged(sub: Submission, ctx: GradingContext) -> None:
     before = ctx.state.get(f"{sub.student}/{sub.assignment}")
     if ctx.options.force or not before or before.get("hash") != sub.content_hash:
         return
-    for key in RESULT_FIELDS:
-        setattr(sub, key, before["result"].get(key))
-    sub.failed_tests = [tuple(t) for t in sub.failed_tests or []]
-    feedback = ctx.workdir / "feedback" / sub.student / sub.assignment / f"{sub.notebook_id}.html"
+    sub.result = GradingResult.from_dict(before["result"])
+    feedback = ctx.output_path("feedback", sub, ".html")
     sub.feedback = feedback if feedback.exists() else None
     sub.skipped = True
 
 
-def make_task(sub: Submission, ctx: GradingContext) -> dict:
-    return {
-        "student": sub.student, "assignment": sub.assignment, "notebook_id": sub.notebook_id,
-        "submission": nbformat.writes(sub.nb), "source": ctx.source_path(sub).read_text(),
-        "gradebook": ctx.templates[sub.assignment], "course_root": str(ctx.root),
-        "settings": ctx.options.sandbox.to_dict(), "integrity": ctx.options.integrity,
-        "static_scan": ctx.options.static_scan, "show_hidden_tests": ctx.options.show_hidden_tests,
-    }
+INTAKE: tuple[Step, ...] = (step_read, step_identify, step_deduplicate, step_unchanged)
 
 
-def _write_master_gradebook(sub: Submission, graded, ctx: GradingContext) -> None:
-    """The coordinator alone writes the class gradebook: nbgrader's SaveAutoGrades over the returned notebook."""
+def run_steps(sub: Submission, ctx: GradingContext, steps: Iterable[Step] = INTAKE) -> Submission:
+    for step in steps:
+        if sub.status is not Status.PENDING or sub.skipped:
+            break
+        try:
+            step(sub, ctx)
+        except Exception as exc:  # one bad notebook must never stop the batch
+            sub.reject(Status.CRASHED, f"{step.__name__.removeprefix('step_')} failed: {type(exc).__name__}: {exc}")
+    return sub
+
+
+# ---------------------------------------------------------------- dispatch and record
+
+
+def make_task(sub: Submission, ctx: GradingContext) -> GradingTask:
+    return GradingTask(
+        student=sub.student, assignment=sub.assignment, notebook_id=sub.notebook_id,
+        submission=nbformat.writes(sub.nb), source=ctx.source_path(sub).read_text(),
+        gradebook=ctx.templates[sub.assignment], course_root=str(ctx.root),
+        settings=ctx.options.sandbox.to_dict(), integrity=ctx.options.integrity,
+        static_scan=ctx.options.static_scan, show_hidden_tests=ctx.options.show_hidden_tests,
+    )
+
+
+def _write_class_gradebook(sub: Submission, graded, ctx: GradingContext) -> None:
+    """nbgrader's SaveAutoGrades creates the rows and comments; the scores are the worker's final ones."""
     from nbgrader.api import Gradebook
     from nbgrader.preprocessors import SaveAutoGrades
 
-    with gradebook_warnings_silenced(), Gradebook(ctx.db_url) as gb:
-        gb.update_or_create_student(sub.student)
-        gb.update_or_create_submission(sub.assignment, sub.student)
-    resources = {"nbgrader": {"db_url": ctx.db_url, "assignment": sub.assignment, "notebook": sub.notebook_id, "student": sub.student}}
-    SaveAutoGrades().preprocess(graded, resources)
-    if sub.status == "tampered":
-        with Gradebook(ctx.db_url) as gb:  # withhold every autograded point until someone looks
-            for grade in gb.find_submission_notebook(sub.notebook_id, sub.assignment, sub.student).grades:
-                if grade.cell_type == "code":
-                    grade.auto_score = 0
-            gb.db.commit()
-            record = gb.find_submission(sub.assignment, sub.student)
-            sub.score, sub.auto_score = record.score, 0
+    from .scoring import record_scores
+
+    with gradebook_warnings_silenced():
+        with Gradebook(ctx.db_url) as gb:
+            gb.update_or_create_student(sub.student)
+            gb.update_or_create_submission(sub.assignment, sub.student)
+        resources = {"nbgrader": {"db_url": ctx.db_url, "assignment": sub.assignment, "notebook": sub.notebook_id, "student": sub.student}}
+        SaveAutoGrades().preprocess(graded, resources)
+    record_scores(ctx.db_url, sub.assignment, sub.notebook_id, sub.student, sub.result.cells)
 
 
-def step_record(sub: Submission, ctx: GradingContext, result: dict) -> None:
-    """Apply a worker's result: status and scores, master gradebook, autograded notebook, feedback."""
-    for key in RESULT_FIELDS:
-        if key in result:
-            setattr(sub, key, result[key])
-    sub.failed_tests = [tuple(t) for t in result.get("failed_tests") or []]
-    sub.seconds = result.get("seconds")
-    if result.get("autograded"):
-        graded = nbformat.reads(result["autograded"], as_version=4)
-        target = ctx.workdir / "autograded" / sub.student / sub.assignment / f"{sub.notebook_id}.ipynb"
+def step_record(sub: Submission, ctx: GradingContext, result: GradingResult) -> None:
+    """Store a worker's result as it is: class gradebook, autograded notebook, feedback, rerun state."""
+    sub.result = result
+    if result.autograded:
+        target = ctx.output_path("autograded", sub, ".ipynb")
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(result["autograded"])
-        _write_master_gradebook(sub, graded, ctx)
-    if result.get("feedback_html"):
-        html = ctx.workdir / "feedback" / sub.student / sub.assignment / f"{sub.notebook_id}.html"
+        target.write_text(result.autograded)
+        _write_class_gradebook(sub, nbformat.reads(result.autograded, as_version=4), ctx)
+    if result.feedback_html:
+        html = ctx.output_path("feedback", sub, ".html")
         html.parent.mkdir(parents=True, exist_ok=True)
-        html.write_text(result["feedback_html"])
+        html.write_text(result.feedback_html)
         sub.feedback = html
-    if getattr(sub, "content_hash", None):
-        ctx.state[f"{sub.student}/{sub.assignment}"] = {
-            "hash": sub.content_hash, "result": {k: getattr(sub, k) for k in RESULT_FIELDS}}
+    if sub.content_hash:
+        ctx.state[f"{sub.student}/{sub.assignment}"] = {"hash": sub.content_hash, "result": result.to_dict(files=False)}
         _save_state(ctx)
 
 
@@ -160,19 +178,57 @@ def _save_state(ctx: GradingContext) -> None:
     os.replace(tmp, path)
 
 
-REJECTED = frozenset({"invalid", "crashed"})
-STEPS: tuple[Step, ...] = (step_read, step_identify, step_unchanged)
+def default_workers() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
 
 
-def run_steps(sub: Submission, ctx: GradingContext, steps: Iterable[Step] = STEPS) -> Submission:
-    for step in steps:
-        if sub.status in REJECTED or getattr(sub, "skipped", False):
-            break
-        try:
-            step(sub, ctx)
-        except Exception as exc:  # one bad notebook must never stop the batch
-            sub.reject("crashed", f"{step.__name__.removeprefix('step_')} failed: {type(exc).__name__}: {exc}")
-    return sub
+def _executor(options: GradingOptions):
+    """(submit, as_completed, close) for a local process pool or a Dask cluster."""
+    if options.scheduler:
+        from distributed import Client, as_completed
+
+        client = Client(options.scheduler)
+
+        def submit(fn, task: GradingTask):
+            return client.submit(fn, task, pure=False, key=f"grade-{task.student}-{task.assignment}-{os.urandom(4).hex()}")
+
+        return submit, as_completed, client.close
+    import concurrent.futures as cf
+    import multiprocessing
+
+    pool = cf.ProcessPoolExecutor(max_workers=options.workers or default_workers(), mp_context=multiprocessing.get_context("spawn"))
+    return pool.submit, cf.as_completed, lambda: pool.shutdown(wait=True, cancel_futures=True)
+
+
+def dispatch(subs: list[Submission], ctx: GradingContext, on_done: Callable[[Submission], None] | None = None) -> None:
+    """Grade ``subs`` in parallel workers; record each result as it arrives (one writer)."""
+    if not subs:
+        return
+    submit, as_completed, close = _executor(ctx.options)
+    try:
+        futures = {}
+        for sub in subs:
+            try:
+                futures[submit(grade_task, make_task(sub, ctx))] = sub
+            except Exception as exc:
+                sub.reject(Status.CRASHED, f"could not start grading: {type(exc).__name__}: {exc}")
+                on_done and on_done(sub)
+        for future in as_completed(list(futures)):
+            sub = futures[future]
+            try:
+                step_record(sub, ctx, future.result())
+            except Exception as exc:  # a worker that died, or a result we could not record
+                sub.reject(Status.CRASHED, f"grading failed: {type(exc).__name__}: {first_line(str(exc))}")
+            if on_done:
+                on_done(sub)
+    finally:
+        close()
+
+
+# ---------------------------------------------------------------- set-up
 
 
 def source_notebook_index(root: Path) -> dict[tuple[str, str], set[str]]:
@@ -195,7 +251,7 @@ def make_context(root: Path, workdir: Path, options: GradingOptions | None = Non
             "root": str(workdir),
             "source_directory": str(root / "source_notebooks"),
             "release_directory": str(workdir / "release"),
-            "db_url": f"sqlite:///{workdir / 'gradebook.db'}",
+            "db_url": db_url(workdir),
         },
         Autograde={"autograde_preprocessors": with_progress(Autograde, "autograde_preprocessors")},
     )
@@ -217,51 +273,7 @@ def register_assignments(ctx: GradingContext, assignments: set[str]) -> None:
             ctx.templates[aid] = (Path(scratch) / "gradebook.db").read_bytes()
 
 
-def default_workers() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:
-        return os.cpu_count() or 1
-
-
-def _executor(options: GradingOptions):
-    """(submit, as_completed, close) for a local process pool or a Dask cluster."""
-    if options.scheduler:
-        from distributed import Client, as_completed
-
-        client = Client(options.scheduler)
-        submit = lambda fn, task: client.submit(fn, task, pure=False, key=f"grade-{task['student']}-{task['assignment']}-{os.urandom(4).hex()}")
-        return submit, as_completed, client.close
-    import concurrent.futures as cf
-    import multiprocessing
-
-    pool = cf.ProcessPoolExecutor(max_workers=options.workers or default_workers(), mp_context=multiprocessing.get_context("spawn"))
-    return pool.submit, cf.as_completed, lambda: pool.shutdown(wait=True, cancel_futures=True)
-
-
-def dispatch(subs: list[Submission], ctx: GradingContext, on_done: Callable[[Submission], None] | None = None) -> None:
-    """Grade ``subs`` in parallel workers; record each result as it arrives (one writer)."""
-    if not subs:
-        return
-    submit, as_completed, close = _executor(ctx.options)
-    try:
-        futures = {}
-        for sub in subs:
-            try:
-                futures[submit(grade_task, make_task(sub, ctx))] = sub
-            except Exception as exc:
-                sub.reject("crashed", f"could not start grading: {type(exc).__name__}: {exc}")
-                on_done and on_done(sub)
-        for future in as_completed(list(futures)):
-            sub = futures[future]
-            try:
-                step_record(sub, ctx, future.result())
-            except Exception as exc:  # a worker that died, or a result we could not record
-                sub.reject("crashed", f"grading failed: {type(exc).__name__}: {first_line(str(exc))}")
-            if on_done:
-                on_done(sub)
-    finally:
-        close()
+# ---------------------------------------------------------------- the batch
 
 
 def grade_batch(
@@ -282,22 +294,11 @@ def grade_batch(
         if on_start:
             on_start(len(subs))
         for sub in subs:
-            run_steps(sub, ctx, (step_read, step_identify))
-        seen: dict[tuple[str, str], Submission] = {}
+            run_steps(sub, ctx, INTAKE)
+        todo = [s for s in subs if s.status is Status.PENDING and not s.skipped]
         for sub in subs:
-            if sub.status == "pending":
-                key = (sub.student, sub.assignment)
-                if key in seen:
-                    sub.reject("invalid", f"duplicate: {sub.student} also submitted {seen[key].path.name} for {sub.assignment}; only that one was graded")
-                else:
-                    seen[key] = sub
-        for sub in subs:
-            if sub.status == "pending":
-                run_steps(sub, ctx, (step_unchanged,))
-        todo = [s for s in subs if s.status == "pending" and not s.skipped]
-        for sub in subs:
-            if sub not in todo:
-                on_done and on_done(sub)
+            if sub not in todo and on_done:
+                on_done(sub)
         with gradebook_warnings_silenced():
             if todo:
                 register_assignments(ctx, {s.assignment for s in todo})

@@ -19,35 +19,67 @@ from pathlib import Path
 
 import nbformat
 
+from .model import GradingResult, Status
+
 _STUDENT_ID = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
 @dataclass
 class Submission:
+    """One notebook handed in: where it came from, what intake learnt about it, and its :class:`.model.GradingResult`.
+
+    The result is the only place a status or a score lives; the properties
+    below read it, so reports never see two versions.
+    """
+
     student: str
     path: Path
     assignment: str | None = None
     notebook_id: str | None = None
-    nb: object = None
-    status: str = "pending"
-    message: str = ""
-    score: float | None = None
-    max_score: float | None = None
-    auto_score: float | None = None
-    auto_max_score: float | None = None
-    manual_pending: bool = False
-    failed_tests: list[tuple[str, str]] = field(default_factory=list)
-    feedback: Path | None = None
+    nb: object = field(default=None, repr=False)
     content_hash: str | None = None
-    skipped: bool = False  # unchanged since the last run: result reused
-    seconds: float | None = None
+    skipped: bool = False  # unchanged since the last run: the recorded result is reused
+    feedback: Path | None = None
+    result: GradingResult = field(default_factory=GradingResult)
+
+    def reject(self, status: Status, message: str) -> None:
+        self.result = GradingResult(status=status, message=message)
 
     @property
-    def finished(self) -> bool:
-        return self.status not in ("pending",)
+    def status(self) -> Status:
+        return self.result.status
 
-    def reject(self, status: str, message: str) -> None:
-        self.status, self.message = status, message
+    @property
+    def message(self) -> str:
+        return self.result.message
+
+    @property
+    def score(self) -> float | None:
+        return self.result.score
+
+    @property
+    def max_score(self) -> float | None:
+        return self.result.max_score
+
+    @property
+    def auto_score(self) -> float | None:
+        return self.result.auto_score
+
+    @property
+    def auto_max_score(self) -> float | None:
+        return self.result.auto_max_score
+
+    @property
+    def manual_pending(self) -> bool:
+        return self.result.manual_pending
+
+    @property
+    def failed_tests(self) -> list[tuple[str, str]]:
+        return self.result.failed_tests
+
+    @property
+    def seconds(self) -> float | None:
+        return self.result.seconds
 
 
 def clean_student_id(raw: str) -> str:
@@ -100,18 +132,18 @@ def read_notebook(sub: Submission) -> None:
     try:
         raw = sub.path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        return sub.reject("invalid", f"cannot read {sub.path.name}: {exc}")
+        return sub.reject(Status.INVALID, f"cannot read {sub.path.name}: {exc}")
     if not raw.strip():
-        return sub.reject("invalid", f"{sub.path.name} is empty: the student submitted a blank file")
+        return sub.reject(Status.INVALID, f"{sub.path.name} is empty: the student submitted a blank file")
     try:
         json.loads(raw)
     except json.JSONDecodeError as exc:
-        return sub.reject("invalid", f"{sub.path.name} is not a notebook (not JSON: {exc.msg} at line {exc.lineno}); ask for a re-upload of the .ipynb")
+        return sub.reject(Status.INVALID, f"{sub.path.name} is not a notebook (not JSON: {exc.msg} at line {exc.lineno}); ask for a re-upload of the .ipynb")
     try:
         nb = nbformat.reads(raw, as_version=4)
         nbformat.validate(nb)
     except Exception as exc:  # nbformat raises several validation/reader types
-        return sub.reject("invalid", f"{sub.path.name} is not a valid Jupyter notebook: {str(exc).splitlines()[0]}")
+        return sub.reject(Status.INVALID, f"{sub.path.name} is not a valid Jupyter notebook: {str(exc).splitlines()[0]}")
     sub.nb = nb
 
 
@@ -132,12 +164,12 @@ def identify_assignment(sub: Submission, source_notebooks: dict[tuple[str, str],
         if shared > overlap:
             best, overlap = key, shared
     if best is None:
-        return sub.reject("invalid", f"{sub.path.name} holds none of the graded cells of any assignment: wrong file?")
+        return sub.reject(Status.INVALID, f"{sub.path.name} holds none of the graded cells of any assignment: wrong file?")
     assignment, notebook_id = best
     named = {a for a, n in source_notebooks if a in sub.path.stem or n in sub.path.stem or a in sub.path.parent.name}
     if named and assignment not in named:
         return sub.reject(
-            "invalid",
+            Status.INVALID,
             f"{sub.path.name} is named for {', '.join(sorted(named))} but contains the notebook of {assignment}: wrong assignment submitted",
         )
     sub.assignment, sub.notebook_id = assignment, notebook_id

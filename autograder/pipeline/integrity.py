@@ -4,14 +4,11 @@ The tests run in the student's own kernel (as in nbgrader and Otter), so a
 submission can in principle change anything the tests rely on. Three layers,
 each cheap, each reported:
 
-1. **Static scan** (:func:`scan`) of every cell the student could edit, before
-   anything runs: assigning or deleting attributes of imported modules
-   (``np.allclose = ...``), ``setattr``/``delattr``, ``builtins``,
-   ``sys.modules``, ``__import__``, ``exec``/``eval``, trace/profile hooks,
-   IPython transformers, event hooks and custom exception handlers, and
-   redefining a name the test cells take from a read-only cell
-   (``def check_close(...)``). A finding makes the status ``tampered``, names
-   the cell and line, and withholds the autograded points for review.
+1. **Static scan** (:mod:`.static_scan`) of every cell the student could edit,
+   before anything runs. Constructs with no innocent use in homework
+   (``np.allclose = ...``, ``def check_close(...)``, trace hooks, ...) withhold
+   the points; the rest is listed for review with the points kept. The rule
+   is applied in :mod:`.scoring`.
 2. **Fresh names in every test cell** (:func:`guard_source`): nbgrader restores
    the test cells from the source; we then prepend the read-only cells' import
    statements (so ``check_close`` or ``np`` redefined by the student is bound
@@ -24,8 +21,8 @@ each cheap, each reported:
    and profile hooks, ``sys.excepthook``, IPython's input/AST transformers,
    event callbacks, custom exception handlers and shell methods. The
    snapshot taken before the first student cell stays in the grader's process;
-   a test cell after which anything differs gets an ``IntegrityError`` output,
-   hence 0 points, and the submission is ``tampered``.
+   a test cell after which anything differs gets an ``IntegrityError`` output
+   and the submission is ``tampered`` (every autograded point withheld).
 
 Residual risk: the student's code runs in the same process as the tests and
 could in principle undo its changes before each probe (a background thread
@@ -36,52 +33,14 @@ notebook expose to the instructor; they do not make it impossible.
 
 from __future__ import annotations
 
-import ast
 import json
 import re
 import secrets
-
-from nbgrader import utils as nbutils
 
 HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 GUARD_BEGIN = "# >>> dlcourse guard (added by the grader)"
 GUARD_END = "# <<< dlcourse guard"
 NONCE_PREFIX = "dlcourse-nonce-"
-
-SUSPICIOUS_NAMES = {
-    "__import__": "calls __import__",
-    "__builtins__": "touches __builtins__",
-    "builtins": "touches the builtins module",
-    "exec": "uses exec",
-    "eval": "uses eval",
-    "compile": "uses compile",
-    "setattr": "uses setattr",
-    "delattr": "uses delattr",
-    "globals": "uses globals()",
-    "get_ipython": "uses get_ipython",
-    "ctypes": "uses ctypes",
-    "importlib": "uses importlib",
-}
-SUSPICIOUS_ATTRS = {
-    "modules": "touches sys.modules",
-    "settrace": "installs a trace hook",
-    "setprofile": "installs a profile hook",
-    "excepthook": "replaces an exception hook",
-    "displayhook": "replaces the display hook",
-    "input_transformers_post": "installs an IPython input transformer",
-    "input_transformers_cleanup": "installs an IPython input transformer",
-    "ast_transformers": "installs an IPython AST transformer",
-    "set_custom_exc": "installs a custom exception handler",
-    "events": "registers an IPython event hook",
-    "register_magic_function": "registers a magic",
-    "__code__": "rewrites a function's code",
-    "__globals__": "reaches into a function's globals",
-    "__dict__": "edits an object's __dict__",
-}
-
-
-def _without_magics(source: str) -> str:
-    return "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines())
 
 
 def strip_hidden(source: str) -> str:
@@ -94,115 +53,6 @@ def redact_hidden(source: str) -> str:
     return re.sub(rf"{re.escape(HIDDEN_BEGIN)}.*?{re.escape(HIDDEN_END)}", "# (hidden tests: not shown)", source, flags=re.S)
 
 
-def _parse(source: str):
-    try:
-        return ast.parse(_without_magics(source))
-    except SyntaxError:
-        return None
-
-
-def is_student_cell(cell) -> bool:
-    meta = cell.get("metadata", {}).get("nbgrader", {})
-    return cell.cell_type == "code" and not (meta.get("locked") or meta.get("grade"))
-
-
-def protected_imports(source_nb) -> tuple[list[str], dict[str, str]]:
-    """The import statements of the read-only cells, and the names they bind -> module."""
-    statements, names = [], {}
-    for cell in source_nb.cells:
-        meta = cell.get("metadata", {}).get("nbgrader", {})
-        if cell.cell_type != "code" or not (meta.get("locked") or meta.get("grade")) or meta.get("solution"):
-            continue
-        tree = _parse(strip_hidden(cell.source))
-        for node in (tree.body if tree else []):
-            if isinstance(node, (ast.Import, ast.ImportFrom)) and not (isinstance(node, ast.ImportFrom) and node.level):
-                statements.append(ast.unparse(node))
-                for alias in node.names:
-                    if alias.name != "*":
-                        bound = alias.asname or alias.name.split(".")[0]
-                        names[bound] = node.module if isinstance(node, ast.ImportFrom) else alias.name
-    return list(dict.fromkeys(statements)), names
-
-
-def names_used_by_tests(source_nb) -> set[str]:
-    used = set()
-    for cell in source_nb.cells:
-        if nbutils.is_grade(cell) and cell.cell_type == "code":
-            tree = _parse(cell.source)
-            used |= {n.id for n in ast.walk(tree)} if False else {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} if tree else set()
-    return used
-
-
-def _module_aliases(trees) -> set[str]:
-    aliases = set()
-    for tree in trees:
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Import):
-                aliases |= {a.asname or a.name.split(".")[0] for a in node.names}
-            elif isinstance(node, ast.ImportFrom):
-                aliases |= {a.asname or a.name for a in node.names}  # may be a submodule or a function: both matter
-    return aliases
-
-
-def _root_name(node) -> str | None:
-    while isinstance(node, (ast.Attribute, ast.Subscript)):
-        node = node.value
-    return node.id if isinstance(node, ast.Name) else None
-
-
-def scan(submitted_nb, source_nb) -> list[str]:
-    """Findings (``"cell <id>, line <n>: <what>: <code>"``) in the cells the student could edit."""
-    _, protected = protected_imports(source_nb)
-    test_names = names_used_by_tests(source_nb) & set(protected)
-    student = [(i, c) for i, c in enumerate(submitted_nb.cells) if is_student_cell(c)]
-    trees = {i: _parse(c.source) for i, c in student}
-    modules = _module_aliases([t for t in trees.values() if t]) | _module_aliases([t for t in (_parse(c.source) for c in source_nb.cells if c.cell_type == "code") if t])
-    findings = []
-    for i, cell in student:
-        tree = trees[i]
-        if tree is None:
-            continue
-        label = cell.metadata.get("nbgrader", {}).get("grade_id") or f"#{i + 1}"
-        lines = _without_magics(cell.source).splitlines()
-
-        def add(node, what):
-            line = getattr(node, "lineno", 1)
-            snippet = lines[line - 1].strip()[:80] if 0 < line <= len(lines) else ""
-            findings.append(f"cell {label}, line {line}: {what}: {snippet}")
-
-        for node in ast.walk(tree):
-            targets = []
-            if isinstance(node, (ast.Assign, ast.Delete)):
-                targets = node.targets
-            elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
-                targets = [node.target]
-            flat = []
-            for target in targets:
-                flat += list(target.elts) if isinstance(target, (ast.Tuple, ast.List)) else [target]
-            for t in flat:
-                base = t
-                while isinstance(base, ast.Subscript):  # x[np.arange(n)] = ... writes into x, not into np
-                    base = base.value
-                if isinstance(base, ast.Attribute) and _root_name(base) in modules:
-                    add(node, f"changes {ast.unparse(base)}, an attribute of an imported module")
-                elif isinstance(base, ast.Name) and base.id in test_names:
-                    add(node, f"rebinds `{base.id}`, which the tests use")
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name in test_names:
-                add(node, f"redefines `{node.name}`, which the tests use")
-            if isinstance(node, (ast.Import, ast.ImportFrom)):
-                for alias in node.names:
-                    bound = alias.asname or alias.name.split(".")[0]
-                    if bound in test_names and protected.get(bound) != (node.module if isinstance(node, ast.ImportFrom) else alias.name):
-                        add(node, f"rebinds `{bound}`, which the tests use, to something else")
-                    if alias.name.split(".")[0] in SUSPICIOUS_NAMES:
-                        add(node, SUSPICIOUS_NAMES[alias.name.split(".")[0]])
-            if isinstance(node, ast.Name) and node.id in SUSPICIOUS_NAMES:
-                add(node, SUSPICIOUS_NAMES[node.id])
-            if isinstance(node, ast.Attribute) and node.attr in SUSPICIOUS_ATTRS:
-                add(node, SUSPICIOUS_ATTRS[node.attr])
-    return list(dict.fromkeys(findings))
-
-
 # --------------------------------------------------------------- guarded test cells
 
 
@@ -213,10 +63,6 @@ def new_nonce() -> str:
 def guard_source(source: str, imports: list[str], nonce: str) -> str:
     prelude = "\n".join(imports)
     return f"{GUARD_BEGIN}\n{prelude}\n{GUARD_END}\n{source}\n{GUARD_BEGIN}\nprint({nonce!r})\n{GUARD_END}"
-
-
-def unguard_source(source: str) -> str:
-    return re.sub(rf"\n?{re.escape(GUARD_BEGIN)}.*?{re.escape(GUARD_END)}\n?", "", source, flags=re.S).strip("\n")
 
 
 def take_nonce(cell, nonce: str) -> bool:

@@ -16,6 +16,11 @@ from traitlets.config.loader import PyFileConfigLoader
 from ..course import MARKER
 
 
+def db_url(folder: Path) -> str:
+    """The SQLite URL of the gradebook in ``folder`` (every gradebook here lives in a folder of its own)."""
+    return f"sqlite:///{Path(folder) / 'gradebook.db'}"
+
+
 def course_config(root: Path, **overrides: dict) -> Config:
     """The course's nbgrader config with ``overrides`` (``{"Section": {"key": value}}``) merged on top."""
     config = PyFileConfigLoader(MARKER, path=str(root)).load_config()

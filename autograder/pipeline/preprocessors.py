@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import asdict
 
-from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell, new_output
 from nbgrader import utils as nbutils
 from nbgrader.preprocessors import Execute
 from traitlets import Bool, Integer, List, Unicode
+
+from .kernel_glue import describe_exit, exit_signal, kernel_exit_code
+from .model import CellEvent, EventKind
+
+EVENTS_KEY = "dlcourse_events"  # notebook metadata: what SandboxExecute saw, for the worker
 
 
 class ProgressExecute(Execute):
@@ -59,9 +64,10 @@ class SandboxExecute(ProgressExecute):
       spent, or after the kernel died, get an error output instead of running;
     * a cell's output beyond ``max_output_chars`` is dropped with a note.
 
-    Every problem is recorded as an error output with its own ``ename``
-    (``IntegrityError``, ``KernelDied``, ``NotebookTimeout``), so the graded
-    notebook and the feedback say what happened.
+    What happens is recorded twice: as an error output in the cell (so the
+    graded notebook and the feedback say it), and as a typed
+    :class:`.model.CellEvent` in the notebook's metadata (:data:`EVENTS_KEY`),
+    which is what the worker reads to decide a status: no output text is parsed.
     """
 
     notebook_timeout = Integer(3600, help="Seconds for the whole notebook").tag(config=True)
@@ -75,6 +81,31 @@ class SandboxExecute(ProgressExecute):
         kwargs["kernel_manager_class"] = SandboxedKernelManager
         super().__init__(*args, **kwargs)
 
+    # ---- the run: nbconvert's own loop; our state is set up before it and read after it
+    def preprocess(self, nb, resources=None, km=None):
+        from . import integrity
+
+        self._nonce = integrity.new_nonce()
+        self._deadline = time.monotonic() + self.notebook_timeout
+        self._dead: str | None = None
+        self._snapshot: dict | None = None
+        self._snapshot_taken = False
+        self._cell_timeout = self.timeout
+        self._events: list[CellEvent] = []
+        nb.metadata.pop(EVENTS_KEY, None)  # whatever a submission brings is not ours
+        nb, resources = super().preprocess(nb, resources, km)
+        nb.metadata[EVENTS_KEY] = [asdict(e) for e in self._events]
+        return nb, resources
+
+    def _event(self, kind: EventKind, index: int, detail: str = "") -> None:
+        cell = self.nb.cells[index] if 0 <= index < len(self.nb.cells) else None
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id") if cell is not None else None
+        self._events.append(CellEvent(kind, grade_id or f"#{index + 1}", detail))
+
+    def _fail(self, cell, index: int, kind: EventKind, ename: str, evalue: str) -> None:
+        cell.outputs.append(new_output("error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"]))
+        self._event(kind, index, evalue)
+
     # ---- output bound
     def output(self, outs, msg, display_id, cell_index):
         if getattr(self, "_dropping", False):
@@ -83,6 +114,7 @@ class SandboxExecute(ProgressExecute):
         size = sum(len(str(o.get("text", ""))) + len(json.dumps(o.get("data", {}))) for o in outs)
         if size > self.max_output_chars:
             self._dropping = True
+            self._event(EventKind.OUTPUT_TRUNCATED, cell_index, f"more than {self.max_output_chars} characters")
             while outs and sum(len(str(o.get("text", ""))) + len(json.dumps(o.get("data", {}))) for o in outs) > self.max_output_chars:
                 last = outs[-1]
                 if last.get("output_type") == "stream" and len(last.text) > 1000:
@@ -92,37 +124,18 @@ class SandboxExecute(ProgressExecute):
             outs.append(new_output("stream", name="stdout", text=f"\n[output truncated by the grader: more than {self.max_output_chars} characters]\n"))
         return out
 
-    # ---- the run
-    def preprocess(self, nb, resources=None, km=None):
-        from tqdm.auto import tqdm
+    # ---- what the kernel replied: nbclient's hook, structured fields only
+    def on_cell_executed(self, **kwargs):
+        super().on_cell_executed(**kwargs)
+        content = kwargs["execute_reply"]["content"]
+        if content.get("status") != "error":
+            return
+        if content.get("ename") == self.error_on_timeout.get("ename"):
+            self._event(EventKind.CELL_TIMED_OUT, kwargs["cell_index"], f"interrupted at the time limit of {self.timeout} s")
+        elif content.get("ename") == "MemoryError":
+            self._event(EventKind.MEMORY_LIMIT, kwargs["cell_index"], "MemoryError")
 
-        from . import integrity
-
-        NotebookClient.__init__(self, nb, km)
-        self.reset_execution_trackers()
-        self._check_assign_resources(resources)
-        self._nonce = integrity.new_nonce()
-        self._deadline = time.monotonic() + self.notebook_timeout
-        self._dead = None
-        self._snapshot = None
-        self._cell_timeout = self.timeout
-        total = sum(1 for cell in nb.cells if cell.cell_type == "code")
-        label = resources.get("unique_key", self.progress_label) if resources else self.progress_label
-        self._bar = tqdm(total=total, desc=label, unit="cell", leave=False, dynamic_ncols=True)
-        try:
-            with self.setup_kernel():
-                info_msg = self.wait_for_reply(self.kc.kernel_info())
-                self.nb.metadata["language_info"] = info_msg["content"]["language_info"]
-                if self.integrity:
-                    self._snapshot = self._probe(0)
-                for index, cell in enumerate(self.nb.cells):
-                    self.preprocess_cell(cell, resources, index)
-        finally:
-            self._bar.close()
-        self.set_widgets_metadata()
-        return self.nb, self.resources
-
-    def _probe(self, index: int) -> dict | None:
+    def _probe(self) -> dict | None:
         from . import integrity
 
         tag = integrity.new_nonce() + ":"
@@ -139,9 +152,6 @@ class SandboxExecute(ProgressExecute):
         text = "".join(o.get("text", "") for o in cell.outputs if o.get("output_type") == "stream")
         return integrity.read_probe(text, tag)
 
-    def _fail(self, cell, ename: str, evalue: str) -> None:
-        cell.outputs.append(new_output("error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"]))
-
     def preprocess_cell(self, cell, resources, index):
         from nbclient.exceptions import DeadKernelError
 
@@ -150,59 +160,56 @@ class SandboxExecute(ProgressExecute):
         if cell.cell_type != "code":
             return cell, self.resources
         self._bar.update(1)
+        if self.integrity and not self._snapshot_taken:  # the kernel is up; no student cell has run yet
+            self._snapshot_taken = True
+            self._snapshot = self._probe()
         grade = nbutils.is_grade(cell)
         if self._dead:
-            self._fail(cell, "KernelDied", f"not run: the kernel died earlier ({self._dead})")
+            self._fail(cell, index, EventKind.NOT_RUN, "KernelDied", f"not run: the kernel died earlier ({self._dead})")
             return cell, self.resources
         remaining = self._deadline - time.monotonic()
         if remaining <= 0:
-            self._fail(cell, "NotebookTimeout", f"not run: the notebook used up its {self.notebook_timeout} s")
+            self._fail(cell, index, EventKind.NOT_RUN, "NotebookTimeout", f"not run: the notebook used up its {self.notebook_timeout} s")
             return cell, self.resources
         self.timeout = max(1, int(min(self._cell_timeout or remaining, remaining)))
         original = cell.source
         if grade and self.integrity:
             cell.source = integrity.guard_source(original, list(self.guard_imports), self._nonce)
         self._dropping = False
+        events_before = len(self._events)
         try:
             cell = self.execute_cell(cell, index, store_history=True)
         except DeadKernelError as exc:
-            self._dead = self._exit_reason() or str(exc)
-            self._fail(cell, "KernelDied", f"the kernel died while running this cell: {self._dead}")
-        except Exception as exc:  # e.g. a kernel that ignores the interrupt after a timeout
-            timeout = "imeout" in type(exc).__name__ or "imeout" in str(exc)
-            self._dead = "it stopped answering after a timeout" if timeout else f"{type(exc).__name__}: {str(exc)[:200]}"
-            self._fail(cell, "CellTimeoutError" if timeout else "KernelDied", f"the grader gave up on this cell: {self._dead}")
+            code = kernel_exit_code(self.km)
+            self._dead = describe_exit(code) or str(exc)
+            kind = EventKind.CPU_LIMIT if code is not None and exit_signal(code) == "SIGXCPU" else EventKind.KERNEL_DIED
+            self._fail(cell, index, kind, "KernelDied", f"the kernel died while running this cell: {self._dead}")
+        except TimeoutError:  # nbclient's CellTimeoutError: the kernel ignored the interrupt
+            self._dead = "it stopped answering after a timeout"
+            self._fail(cell, index, EventKind.CELL_TIMED_OUT, "CellTimeoutError", f"the grader gave up on this cell: {self._dead}")
+        except Exception as exc:
+            self._dead = f"{type(exc).__name__}: {str(exc)[:200]}"
+            self._fail(cell, index, EventKind.KERNEL_DIED, "KernelDied", f"the grader gave up on this cell: {self._dead}")
         finally:
             self.timeout = self._cell_timeout
             cell.source = original
-        timed_out = any(o.get("ename") == "CellTimeoutError" for o in cell.outputs)
+        timed_out = any(e.kind is EventKind.CELL_TIMED_OUT for e in self._events[events_before:])
         if timed_out and self._deadline - time.monotonic() <= 1:
-            self._fail(cell, "NotebookTimeout", f"interrupted: the notebook used up its {self.notebook_timeout} s")
+            self._fail(cell, index, EventKind.NOTEBOOK_TIMED_OUT, "NotebookTimeout", f"interrupted: the notebook used up its {self.notebook_timeout} s")
         if grade and self.integrity and not self._dead:
             nonce_back = integrity.take_nonce(cell, self._nonce)
             has_error = any(o.get("output_type") == "error" for o in cell.outputs)
             if not nonce_back and not has_error:
-                self._fail(cell, "IntegrityError", "the test cell did not run to its end (its completion marker never came back): no points")
+                self._fail(cell, index, EventKind.MARKER_MISSING, "IntegrityError",
+                           "the test cell did not run to its end (its completion marker never came back): no points")
             if self._snapshot is not None:
-                changes = integrity.compare(self._snapshot, self._probe(index))
+                changes = integrity.compare(self._snapshot, self._probe())
                 if changes:
-                    self._fail(cell, "IntegrityError", "the grading environment was modified before this test: " + "; ".join(changes[:5]))
+                    self._fail(cell, index, EventKind.ENVIRONMENT_MODIFIED, "IntegrityError",
+                               "the grading environment was modified before this test: " + "; ".join(changes[:5]))
         return cell, self.resources
 
-    def _exit_reason(self) -> str | None:
-        import signal
 
-        try:
-            process = self.km.provisioner.process
-            code = process.poll() if process else None
-        except Exception:
-            return None
-        if code is None:
-            return None
-        if code < 0 or code > 128:
-            number = -code if code < 0 else code - 128
-            try:
-                return f"killed by {signal.Signals(number).name}"
-            except ValueError:
-                return f"exit status {code}"
-        return f"exit status {code}"
+def read_events(nb) -> list[CellEvent]:
+    """The events :class:`SandboxExecute` recorded in a graded notebook (and removes them from it)."""
+    return [CellEvent.from_dict(e) for e in nb.metadata.pop(EVENTS_KEY, [])]

@@ -6,7 +6,7 @@ import tempfile
 from pathlib import Path
 
 from .leaks import verify_release
-from .nbgrader_setup import course_config, make_api, result_error
+from .nbgrader_setup import course_config, db_url, make_api, result_error
 from .preprocessors import ProgressExecute
 
 
@@ -34,7 +34,7 @@ def solve_assignment(root: Path, assignment_id: str, execute: bool = False) -> P
         # GenerateSolution insists the assignment is in a gradebook: use a throw-away one.
         config = course_config(
             root,
-            CourseDirectory={"db_url": f"sqlite:///{scratch}/gradebook.db", "release_directory": f"{scratch}/release"},
+            CourseDirectory={"db_url": db_url(Path(scratch)), "release_directory": f"{scratch}/release"},
         )
         api = make_api(config)
         result = api.generate_assignment(assignment_id, force=True)

@@ -28,11 +28,15 @@ import os
 import shutil
 import subprocess
 import sys
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import Dict as DictTrait
+
+# Seconds of wall clock per cell. Generous: a CNN's training cell that takes 3 minutes alone on
+# 2 cores takes several times that beside another one. nbgrader_config.py and the CLI use this too.
+CELL_TIMEOUT = 1200
 
 SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/opt")
 _LIMITS_LAUNCHER = (
@@ -55,12 +59,10 @@ class SandboxSettings:
     memory_mb: int = 4096  # RLIMIT_DATA; 0 = no limit
     cpu_seconds: int = 3600  # RLIMIT_CPU for the whole kernel; 0 = no limit
     max_file_mb: int = 512  # RLIMIT_FSIZE
-    # seconds of wall clock per cell (nbgrader's Execute.timeout): a CNN's training cell that takes
-    # 3 minutes alone on 2 cores takes several times that beside another one
-    cell_timeout: int = 1200
+    # seconds of wall clock per cell (nbgrader's Execute.timeout)
+    cell_timeout: int = CELL_TIMEOUT
     notebook_timeout: int = 3600  # seconds of wall clock for the whole notebook
     max_output_chars: int = 200_000  # per cell, beyond which output is dropped
-    extra_ro: list[str] = field(default_factory=list)  # more read-only folders to show the kernel
     threads: int = 0  # math-library threads per kernel (TensorFlow, OpenMP, BLAS); 0 = their default (every core)
 
     def to_dict(self) -> dict:
@@ -154,7 +156,7 @@ def bwrap_command(kernel_cmd: list[str], workdir: Path, settings: SandboxSetting
         cmd += ["--ro-bind", "/sys", "/sys"]  # GPU drivers look in /sys
     for dev in sorted(glob.glob("/dev/nvidia*")) + sorted(glob.glob("/dev/dri")):
         cmd += ["--dev-bind", dev, dev]
-    shown = _python_dirs() + [str(_package_dir())] + _data_dirs(course_root) + list(settings.extra_ro)
+    shown = _python_dirs() + [str(_package_dir())] + _data_dirs(course_root)
     for path in dict.fromkeys(shown):
         cmd += ["--ro-bind", path, path]
     if course_root:
@@ -224,7 +226,7 @@ class SandboxedKernelManager(AsyncKernelManager):
             cmd = bwrap_command(cmd, workdir, settings, Path(root) if root else None)
         return cmd
 
-    async def _async_launch_kernel(self, kernel_cmd, **kw):
+    async def start_kernel(self, **kw):
         settings = SandboxSettings(**self.sandbox.get("settings", {}))
         workdir = Path(self.sandbox["workdir"])
         env = dict(kw.get("env") or os.environ)
@@ -233,4 +235,4 @@ class SandboxedKernelManager(AsyncKernelManager):
             env.update(thread_environment(settings.threads))
         kw["env"] = env
         kw["cwd"] = str(workdir / "work")
-        return await super()._async_launch_kernel(kernel_cmd, **kw)
+        return await super().start_kernel(**kw)

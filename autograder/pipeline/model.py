@@ -1,0 +1,183 @@
+"""The grading pipeline's data: what goes to a worker, what comes back, and the words in between.
+
+Everything here is plain, typed data (enums and dataclasses that convert to and
+from dicts), so a result travels from a worker process or a Dask worker on
+another machine to the coordinator, and into ``grading_state.json``, without
+anyone matching strings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from enum import StrEnum
+
+
+class Status(StrEnum):
+    """What became of one submission. A ``StrEnum``: it prints, compares and writes to CSV as its value."""
+
+    PENDING = "pending"
+    GRADED = "graded"
+    TIMED_OUT = "timed out"
+    CRASHED = "crashed"
+    OUT_OF_MEMORY = "out of memory"
+    TAMPERED = "tampered"
+    INVALID = "invalid"
+
+
+# When several apply, the submission gets the most serious: the order an instructor must look at them.
+STATUS_PRECEDENCE = (Status.INVALID, Status.TAMPERED, Status.OUT_OF_MEMORY, Status.CRASHED, Status.TIMED_OUT, Status.GRADED)
+
+
+class EventKind(StrEnum):
+    """Something the executing preprocessor saw happen to a cell (recorded as it happens, not read back from output)."""
+
+    CELL_TIMED_OUT = "cell timed out"
+    NOTEBOOK_TIMED_OUT = "notebook timed out"
+    KERNEL_DIED = "kernel died"
+    CPU_LIMIT = "CPU-time limit"
+    MEMORY_LIMIT = "memory limit"
+    NOT_RUN = "not run"
+    OUTPUT_TRUNCATED = "output truncated"
+    MARKER_MISSING = "completion marker missing"
+    ENVIRONMENT_MODIFIED = "grading environment modified"
+
+    @property
+    def status(self) -> Status | None:
+        """The submission status this event implies (``None``: it is worth a note, not a status)."""
+        return _EVENT_STATUS.get(self)
+
+
+_EVENT_STATUS = {
+    EventKind.CELL_TIMED_OUT: Status.TIMED_OUT,
+    EventKind.NOTEBOOK_TIMED_OUT: Status.TIMED_OUT,
+    EventKind.CPU_LIMIT: Status.TIMED_OUT,
+    EventKind.KERNEL_DIED: Status.CRASHED,
+    EventKind.MEMORY_LIMIT: Status.OUT_OF_MEMORY,
+    EventKind.MARKER_MISSING: Status.TAMPERED,
+    EventKind.ENVIRONMENT_MODIFIED: Status.TAMPERED,
+}
+
+
+@dataclass(frozen=True)
+class CellEvent:
+    kind: EventKind
+    cell: str  # the cell's grade id, or "#<n>" (1-based position) for an ungraded cell
+    detail: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.cell}: {self.kind}" + (f" ({self.detail})" if self.detail else "")
+
+    @classmethod
+    def from_dict(cls, data: dict) -> CellEvent:
+        return cls(EventKind(data["kind"]), data["cell"], data.get("detail", ""))
+
+
+class Severity(StrEnum):
+    """How the scorer treats a static-scan finding."""
+
+    WITHHOLD = "withhold"  # a construct with no innocent use in homework: points withheld until someone looks
+    REVIEW = "review"  # worth a look; the points stand
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One construct the static scan noticed in a cell the student could edit."""
+
+    cell: str
+    line: int
+    what: str
+    code: str
+    severity: Severity = Severity.WITHHOLD
+
+    def __str__(self) -> str:
+        return f"cell {self.cell}, line {self.line}: {self.what}: {self.code}"
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Finding:
+        return cls(data["cell"], data["line"], data["what"], data["code"], Severity(data["severity"]))
+
+
+@dataclass(frozen=True)
+class CellScore:
+    """One graded cell as nbgrader scored it (``points`` is ``None`` while a written answer awaits a person)."""
+
+    grade_id: str
+    points: float | None
+    max_points: float
+    autograded: bool  # a test cell (code); written answers are graded by hand
+    failure: str = ""  # first line of the error a failing test cell raised
+
+
+@dataclass
+class GradingTask:
+    """Everything a worker needs to grade one submission (plain data: it may travel to another machine)."""
+
+    student: str
+    assignment: str
+    notebook_id: str
+    submission: str  # the notebook, as JSON text
+    source: str  # the instructor's source notebook, as JSON text
+    gradebook: bytes  # an empty gradebook with only this assignment registered
+    course_root: str
+    settings: dict  # SandboxSettings.to_dict()
+    integrity: bool = True
+    static_scan: bool = True
+    show_hidden_tests: bool = False
+
+
+@dataclass
+class GradingResult:
+    """The outcome of grading one submission: decided once, by :func:`.scoring.final_score`, in the worker."""
+
+    status: Status = Status.PENDING
+    message: str = ""
+    cells: list[CellScore] = field(default_factory=list)  # the final scores (after any withholding)
+    events: list[CellEvent] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # e.g. read-only cells the student edited (restored)
+    autograded: str | None = field(default=None, repr=False)  # the autograded notebook (JSON text)
+    feedback_html: str | None = field(default=None, repr=False)
+    seconds: float | None = None
+    host: str = ""
+
+    # ---- figures every report takes from here (and nowhere else)
+    @property
+    def score(self) -> float | None:
+        return sum(c.points or 0 for c in self.cells) if self.cells else None
+
+    @property
+    def max_score(self) -> float | None:
+        return sum(c.max_points for c in self.cells) if self.cells else None
+
+    @property
+    def auto_score(self) -> float | None:
+        return sum(c.points or 0 for c in self.cells if c.autograded) if self.cells else None
+
+    @property
+    def auto_max_score(self) -> float | None:
+        return sum(c.max_points for c in self.cells if c.autograded) if self.cells else None
+
+    @property
+    def manual_pending(self) -> bool:
+        return any(c.points is None and not c.autograded for c in self.cells)
+
+    @property
+    def failed_tests(self) -> list[tuple[str, str]]:
+        return [(c.grade_id, c.failure) for c in self.cells if c.autograded and c.failure]
+
+    def to_dict(self, files: bool = True) -> dict:
+        data = asdict(self)
+        if not files:
+            data.pop("autograded")
+            data.pop("feedback_html")
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> GradingResult:
+        known = {f.name for f in fields(cls)}
+        kwargs = {k: v for k, v in data.items() if k in known}
+        kwargs["status"] = Status(kwargs.get("status", Status.PENDING))
+        kwargs["cells"] = [CellScore(**c) for c in kwargs.get("cells", [])]
+        kwargs["events"] = [CellEvent.from_dict(e) for e in kwargs.get("events", [])]
+        kwargs["findings"] = [Finding.from_dict(f) for f in kwargs.get("findings", [])]
+        return cls(**kwargs)
