@@ -4,6 +4,8 @@
 grading: a separate work folder and gradebook), so the two never disagree.
 """
 
+from autograder.pipeline.sandbox import CELL_TIMEOUT
+
 c = get_config()  # noqa: F821  (injected by traitlets)
 
 c.CourseDirectory.course_id = "dlcourse"
@@ -16,9 +18,10 @@ c.CourseDirectory.db_url = "sqlite:///gradebook.db"
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
-# Training cells run for minutes on a 2-core CPU: allow 10 minutes a cell,
-# and kill a kernel that stops answering instead of waiting forever.
-c.Execute.timeout = 600
+# Training cells run for minutes on a 2-core CPU (more beside another kernel): one limit
+# for plain nbgrader, `dlcourse validate` and `dlcourse grade`; a kernel that stops
+# answering is killed instead of waited for.
+c.Execute.timeout = CELL_TIMEOUT
 c.Execute.startup_timeout = 120
 c.Execute.interrupt_on_timeout = True
 

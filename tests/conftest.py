@@ -18,3 +18,10 @@ def root() -> Path:
 
 def pytest_report_header(config):
     return f"course root: {ROOT}"
+
+
+def pytest_collection_modifyitems(config, items):
+    """A test that asks for the ``keras`` fixture imports TensorFlow: mark it so (``make test-fast`` skips those)."""
+    for item in items:
+        if "keras" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.tensorflow)

@@ -15,6 +15,8 @@ from autograder.checks.rnn import (  # noqa: E402
     gpu_visible, keras_outputs, lstm_reference, make_recurrent_problem, simple_rnn_reference,
 )
 
+pytestmark = pytest.mark.tensorflow
+
 
 # ---------------------------------------------------------------- the references agree with Keras
 

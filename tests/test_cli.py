@@ -22,6 +22,7 @@ def test_every_command_has_help_with_an_example(command):
     assert "Example: dlcourse " + command in result.output
 
 
+@pytest.mark.data
 def test_data_command_verifies_every_data_set():
     result = CliRunner().invoke(app, ["data", "--no-copy"])
     assert result.exit_code == 0, result.output

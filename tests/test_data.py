@@ -120,6 +120,7 @@ def test_offline_download_failure_is_reported(fake_course, monkeypatch):
         loaders.locate("toy")
 
 
+@pytest.mark.data
 def test_fashion_mnist_is_keras_shaped_and_verified():
     (x_train, y_train), (x_test, y_test) = loaders.load_fashion_mnist()
     assert x_train.shape == (60000, 28, 28) and x_test.shape == (10000, 28, 28)
@@ -129,6 +130,7 @@ def test_fashion_mnist_is_keras_shaped_and_verified():
     assert loaders.class_names("fashion_mnist")[9] == "Ankle boot"
 
 
+@pytest.mark.data
 def test_mnist_class_counts_match_the_published_ones():
     try:
         (_, y_train), (_, y_test) = loaders.load_mnist()

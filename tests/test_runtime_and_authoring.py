@@ -2,10 +2,12 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from autograder import authoring
 
 
+@pytest.mark.tensorflow
 def test_setup_notebook_is_reproducible_and_silent():
     code = (
         "from autograder.runtime import setup_notebook\n"
@@ -22,6 +24,7 @@ def test_setup_notebook_is_reproducible_and_silent():
     assert runs[0].stdout.splitlines()[-1] == runs[1].stdout.splitlines()[-1]
 
 
+@pytest.mark.tensorflow
 def test_seed_can_be_overridden_for_benchmarks(monkeypatch):
     code = "from autograder.runtime import setup_notebook\nsetup_notebook(seed=0)\nimport numpy as np\nprint(np.random.rand())"
     default = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.splitlines()[-1]
