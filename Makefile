@@ -25,7 +25,7 @@ ifeq ($(TF),cpu)
 	$(BIN)/python -m pip install --quiet --require-hashes -r $(LOCK)
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 else
-	$(BIN)/python -m pip install --quiet -e ".[$(TF),dev,cluster]"
+	$(BIN)/python -m pip install --quiet -e ".[$(TF),dev,cluster,jax]"
 endif
 	@rm -f $(VENV)/.installed-*
 	@touch $@
@@ -34,7 +34,7 @@ endif
 lock:
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet uv
-	$(BIN)/uv pip compile pyproject.toml --extra cpu --extra dev --extra cluster --generate-hashes \
+	$(BIN)/uv pip compile pyproject.toml --extra cpu --extra dev --extra cluster --extra jax --generate-hashes \
 	  --python-version 3.11 --custom-compile-command "make lock" --upgrade -o $(LOCK)
 
 # Grading runs each submission inside bubblewrap when it works here; install it when we may

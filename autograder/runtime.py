@@ -3,6 +3,10 @@
 nbgrader gives a grade cell zero points when it writes anything to stderr,
 so TensorFlow's C++ and absl logging, and Python warnings from the
 frameworks, are silenced before TensorFlow is imported.
+
+TensorFlow is the course's backend (``KERAS_BACKEND`` defaults to it). With
+``KERAS_BACKEND=jax`` or ``torch`` nothing here imports TensorFlow, so
+assignment 06 also runs where only JAX or PyTorch is installed.
 """
 
 from __future__ import annotations
@@ -36,11 +40,16 @@ def _stderr_fd_silenced():
         os.close(devnull)
 
 
-def quiet() -> None:
-    """Silence TensorFlow/absl logging and framework warnings, and import TensorFlow quietly."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+def backend() -> str:
+    """The Keras backend this process uses (or will use): ``KERAS_BACKEND``, TensorFlow by default."""
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-    if "tensorflow" not in sys.modules:
+    return os.environ["KERAS_BACKEND"]
+
+
+def quiet() -> None:
+    """Silence TensorFlow/absl logging and framework warnings, and import TensorFlow quietly (on its backend)."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    if backend() == "tensorflow" and "tensorflow" not in sys.modules:
         # absl prints "log messages before absl::InitializeLog()" at import, whatever the log level.
         with _stderr_fd_silenced():
             import tensorflow  # noqa: F401
@@ -62,28 +71,36 @@ def quiet() -> None:
 
 
 def seed_everything(seed: int = 0, deterministic: bool = True) -> None:
-    """Seed Python, NumPy and Keras (and so TensorFlow); optionally make TF ops deterministic."""
+    """Seed Python, NumPy and Keras (and so its backend); optionally make TensorFlow's ops deterministic."""
     quiet()
-    import numpy as np
     import keras
-    import tensorflow as tf
+    import numpy as np
 
     random.seed(seed)
     np.random.seed(seed)
-    keras.utils.set_random_seed(seed)
-    if deterministic:
+    with _stderr_fd_silenced():  # on another backend Keras still seeds TensorFlow, importing it, if installed
+        keras.utils.set_random_seed(seed)
+    if deterministic and backend() == "tensorflow":
+        import tensorflow as tf
+
         tf.config.experimental.enable_op_determinism()
+
+
+BACKEND_NAMES = {"tensorflow": "TensorFlow", "jax": "JAX", "torch": "PyTorch"}
 
 
 @dataclass
 class DeviceReport:
     python: str
-    tensorflow: str
+    backend: str  # Keras backend: tensorflow, jax or torch
+    backend_version: str
+    tensorflow: str  # version, or "not installed"
     keras: str
     numpy: str
     cpu: str
     cores: int
     gpus: list[str]
+    fused_lstm: bool  # keras.layers.LSTM can take the fused cuDNN kernel here (a GPU the backend uses)
 
     @property
     def device(self) -> str:
@@ -91,9 +108,11 @@ class DeviceReport:
 
     def __str__(self) -> str:
         accelerator = ", ".join(self.gpus) if self.gpus else "none (training runs on the CPU)"
+        fused = "yes, for LSTM layers that meet its conditions" if self.fused_lstm else "no (no GPU)"
         return (
-            f"Python {self.python} · TensorFlow {self.tensorflow} · Keras {self.keras} · NumPy {self.numpy}\n"
-            f"CPU: {self.cpu}, {self.cores} cores · GPU: {accelerator}"
+            f"Python {self.python} · Keras {self.keras} on {BACKEND_NAMES.get(self.backend, self.backend)} {self.backend_version}"
+            f" · NumPy {self.numpy}\n"
+            f"CPU: {self.cpu}, {self.cores} cores · GPU: {accelerator} · fused cuDNN LSTM kernel: {fused}"
         )
 
 
@@ -108,25 +127,55 @@ def _cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def device_report() -> DeviceReport:
-    """What this kernel will train on."""
-    quiet()
-    import numpy as np
-    import keras
+def _backend_gpus(name: str) -> tuple[str, list[str]]:
+    """(framework version, names of the GPUs it will use) for a Keras backend."""
+    if name == "jax":
+        import jax
+
+        return jax.__version__, [f"{d.device_kind} ({d.platform})" for d in jax.devices() if d.platform == "gpu"]
+    if name == "torch":
+        import torch
+
+        gpus = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())] if torch.cuda.is_available() else []
+        return torch.__version__, gpus
     import tensorflow as tf
 
     gpus = []
     for device in tf.config.list_physical_devices("GPU"):
         details = tf.config.experimental.get_device_details(device)
         gpus.append(details.get("device_name", device.name))
+    return tf.__version__, gpus
+
+
+def _installed_version(distribution: str) -> str | None:
+    import importlib.metadata
+
+    try:
+        return importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def device_report() -> DeviceReport:
+    """What this kernel will train on, with which Keras backend."""
+    quiet()
+    import keras
+    import numpy as np
+
+    name = keras.backend.backend()
+    version, gpus = _backend_gpus(name)
+    tensorflow = next((v for v in map(_installed_version, ("tensorflow", "tensorflow-cpu")) if v), "not installed")
     return DeviceReport(
         python=platform.python_version(),
-        tensorflow=tf.__version__,
+        backend=name,
+        backend_version=version,
+        tensorflow=tensorflow,
         keras=keras.__version__,
         numpy=np.__version__,
         cpu=_cpu_model(),
         cores=len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1,
         gpus=gpus,
+        fused_lstm=bool(gpus),
     )
 
 

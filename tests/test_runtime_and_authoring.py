@@ -1,3 +1,4 @@
+import os
 import subprocess
 import sys
 
@@ -22,6 +23,15 @@ def test_setup_notebook_is_reproducible_and_silent():
         assert run.stderr == "", f"TensorFlow wrote to stderr (nbgrader would zero a test cell): {run.stderr[:300]}"
         assert "TensorFlow 2." in run.stdout and "CPU:" in run.stdout
     assert runs[0].stdout.splitlines()[-1] == runs[1].stdout.splitlines()[-1]
+
+
+@pytest.mark.tensorflow
+def test_other_backends_report_themselves_and_stay_silent():
+    pytest.importorskip("jax")
+    code = "from autograder.runtime import setup_notebook\nr = setup_notebook(seed=3)\nprint('backend', r.backend, r.fused_lstm)"
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ, "KERAS_BACKEND": "jax"})
+    assert run.returncode == 0 and run.stderr == "", run.stderr[:300]
+    assert "on JAX 0." in run.stdout and "backend jax False" in run.stdout
 
 
 @pytest.mark.tensorflow
