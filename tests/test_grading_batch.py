@@ -23,6 +23,8 @@ from autograder.pipeline.grade import GradingOptions, grade_batch
 from autograder.pipeline.report import write_reports
 from autograder.pipeline.sandbox import SandboxSettings, bwrap_problem
 
+pytestmark = pytest.mark.kernel
+
 needs_bwrap = pytest.mark.skipif(bwrap_problem() is not None, reason=f"bubblewrap cannot run here: {bwrap_problem()}")
 
 

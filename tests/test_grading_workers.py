@@ -17,6 +17,7 @@ from autograder.pipeline.sandbox import SandboxSettings
 FAST = SandboxSettings(memory_mb=2048, cell_timeout=30, notebook_timeout=120)
 
 
+@pytest.mark.kernel
 def test_rerun_skips_unchanged_and_force_regrades(tmp_path):
     root = F.make_course(tmp_path)
     subs, out = tmp_path / "subs", tmp_path / "out"
@@ -40,6 +41,7 @@ def test_rerun_skips_unchanged_and_force_regrades(tmp_path):
     assert paths["question chart"].exists() and paths["LMS import"].exists()
 
 
+@pytest.mark.kernel
 def test_dask_distributed_workers_grade_the_batch(tmp_path):
     distributed = pytest.importorskip("distributed")
     root = F.make_course(tmp_path)
@@ -87,6 +89,7 @@ RUNTIME_ATTACKS = {
 }
 
 
+@pytest.mark.kernel
 def test_runtime_defences_without_the_static_scan(tmp_path):
     root = F.make_course(tmp_path)
     subs, out = tmp_path / "subs", tmp_path / "out"
