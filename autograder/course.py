@@ -52,6 +52,5 @@ def assignment_ids(root: Path | None = None) -> list[str]:
     """Assignment ids in teaching order: the sub-folders of ``source_notebooks/``."""
     root = root or find_course_root()
     return sorted(
-        p.name for p in (root / "source_notebooks").iterdir()
-        if p.is_dir() and not p.name.startswith((".", "_")) and any(p.glob("*.ipynb"))
+        p.name for p in (root / "source_notebooks").iterdir() if p.is_dir() and not p.name.startswith((".", "_")) and any(p.glob("*.ipynb"))
     )

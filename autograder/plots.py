@@ -6,7 +6,7 @@ figure, and leaves showing it to the notebook.
 
 from __future__ import annotations
 
-from typing import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -93,7 +93,9 @@ def plot_confusion_matrix(y_true, y_pred, class_names: Sequence[str], title: str
     return fig
 
 
-def plot_image_grid(images, titles: Sequence[str] | None = None, ncols: int = 10, cmap: str = "gray", symmetric: bool = False, suptitle: str | None = None):
+def plot_image_grid(
+    images, titles: Sequence[str] | None = None, ncols: int = 10, cmap: str = "gray", symmetric: bool = False, suptitle: str | None = None
+):
     """Images ``(n, h, w)`` in a grid; ``symmetric`` centres the colour map on 0 (for weights)."""
     plt = _plt()
     images = np.asarray(images)

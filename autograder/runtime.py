@@ -14,9 +14,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import sys
 import platform
 import random
+import sys
 import warnings
 from dataclasses import dataclass
 

@@ -10,7 +10,7 @@ keep that experiment short in the notebook: :func:`best_time` times a call,
 from __future__ import annotations
 
 import time
-from typing import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 

@@ -36,20 +36,28 @@ def count_cudnn_calls():
 def time_one_epoch(keras, x, y, calls, device, policy="float32", **lstm_kwargs):
     keras.mixed_precision.set_global_policy(policy)
     with keras.device(device):
-        model = keras.Sequential([
-            keras.Input((28, 28)),
-            keras.layers.LSTM(96, return_sequences=True, **lstm_kwargs),
-            keras.layers.GlobalMaxPooling1D(),
-            keras.layers.Dense(10, activation="softmax", dtype="float32"),
-        ])
+        model = keras.Sequential(
+            [
+                keras.Input((28, 28)),
+                keras.layers.LSTM(96, return_sequences=True, **lstm_kwargs),
+                keras.layers.GlobalMaxPooling1D(),
+                keras.layers.Dense(10, activation="softmax", dtype="float32"),
+            ]
+        )
         model.compile(keras.optimizers.Adam(3e-3), "sparse_categorical_crossentropy", metrics=["accuracy"])
         model.fit(x[:1280], y[:1280], batch_size=128, verbose=0)  # warm-up: kernel selection and compilation
         calls["n"] = 0
         start = time.perf_counter()
         history = model.fit(x, y, batch_size=128, verbose=0)
         seconds = time.perf_counter() - start
-    run = {"dev": device, "policy": policy, "kw": str(lstm_kwargs), "epoch_s": round(seconds, 2),
-           "acc": round(history.history["accuracy"][-1], 4), "cudnn_calls": calls["n"]}
+    run = {
+        "dev": device,
+        "policy": policy,
+        "kw": str(lstm_kwargs),
+        "epoch_s": round(seconds, 2),
+        "acc": round(history.history["accuracy"][-1], 4),
+        "cudnn_calls": calls["n"],
+    }
     print(json.dumps(run), flush=True)
     return run
 
@@ -77,8 +85,12 @@ def main() -> None:
         time_one_epoch(keras, x, y, calls, "cpu"),
     ]
     record = {
-        "software": {"keras": keras.__version__, "backend": f"torch {torch.__version__}",
-                     "cudnn": torch.backends.cudnn.version(), "cpu_threads": torch.get_num_threads()},
+        "software": {
+            "keras": keras.__version__,
+            "backend": f"torch {torch.__version__}",
+            "cudnn": torch.backends.cudnn.version(),
+            "cpu_threads": torch.get_num_threads(),
+        },
         "runs": runs,
     }
     with open(args.out, "w") as handle:

@@ -33,16 +33,18 @@ def lstm_model(keras, **lstm_kwargs):
 
 
 def cnn_model(keras):
-    return keras.Sequential([
-        keras.Input(shape=(28, 28, 1)),
-        keras.layers.Conv2D(32, 3, padding="same", activation="relu"),
-        keras.layers.MaxPooling2D(2),
-        keras.layers.Conv2D(64, 3, padding="same", activation="relu"),
-        keras.layers.MaxPooling2D(2),
-        keras.layers.Flatten(),
-        keras.layers.Dense(128, activation="relu"),
-        keras.layers.Dense(10, activation="softmax"),
-    ])
+    return keras.Sequential(
+        [
+            keras.Input(shape=(28, 28, 1)),
+            keras.layers.Conv2D(32, 3, padding="same", activation="relu"),
+            keras.layers.MaxPooling2D(2),
+            keras.layers.Conv2D(64, 3, padding="same", activation="relu"),
+            keras.layers.MaxPooling2D(2),
+            keras.layers.Flatten(),
+            keras.layers.Dense(128, activation="relu"),
+            keras.layers.Dense(10, activation="softmax"),
+        ]
+    )
 
 
 def time_epochs(keras, model, x, y, epochs: int = 3, batch_size: int = 256):
@@ -52,8 +54,11 @@ def time_epochs(keras, model, x, y, epochs: int = 3, batch_size: int = 256):
         start = time.perf_counter()
         history = model.fit(x, y, epochs=1, batch_size=batch_size, verbose=0)
         times.append(time.perf_counter() - start)
-    return {"first_epoch_s": round(times[0], 3), "steady_epoch_s": round(float(np.median(times[1:])), 3),
-            "train_accuracy": round(float(history.history["accuracy"][-1]), 4)}
+    return {
+        "first_epoch_s": round(times[0], 3),
+        "steady_epoch_s": round(float(np.median(times[1:])), 3),
+        "train_accuracy": round(float(history.history["accuracy"][-1]), 4),
+    }
 
 
 def jax_cudnn_lstm_used(keras) -> str:
@@ -70,8 +75,17 @@ def jax_cudnn_lstm_used(keras) -> str:
     layer.build((2, 5, 3))
     cell = layer.cell
     try:
-        rnn.lstm(jnp.ones((2, 5, 3)), jnp.zeros((2, 8)), jnp.zeros((2, 8)), None, cell.kernel, cell.recurrent_kernel,
-                 cell.bias, cell.activation, cell.recurrent_activation)
+        rnn.lstm(
+            jnp.ones((2, 5, 3)),
+            jnp.zeros((2, 8)),
+            jnp.zeros((2, 8)),
+            None,
+            cell.kernel,
+            cell.recurrent_kernel,
+            cell.bias,
+            cell.activation,
+            cell.recurrent_activation,
+        )
         return "yes"
     except NotImplementedError as exc:
         return f"no ({exc or 'conditions not met'})"
@@ -115,20 +129,21 @@ def main() -> None:
         return
     runs = {}
     for label, env in (("accelerator", {}), ("cpu", {"JAX_PLATFORMS": "cpu", "CUDA_VISIBLE_DEVICES": ""})):
-        proc = subprocess.run([sys.executable, __file__, "--child", "--n-train", str(args.n_train)],
-                              env={**os.environ, **env}, capture_output=True, text=True)
+        proc = subprocess.run(
+            [sys.executable, __file__, "--child", "--n-train", str(args.n_train)], env={**os.environ, **env}, capture_output=True, text=True
+        )
         if proc.returncode != 0:
             runs[label] = {"error": proc.stderr.strip().splitlines()[-3:]}
         else:
             runs[label] = json.loads(proc.stdout.strip().splitlines()[-1])
         print(label, json.dumps(runs[label], indent=1), flush=True)
     try:
-        gpu = subprocess.run(["nvidia-smi", "--query-gpu=name,driver_version", "--format=csv,noheader"],
-                             capture_output=True, text=True).stdout.strip()
+        gpu = subprocess.run(
+            ["nvidia-smi", "--query-gpu=name,driver_version", "--format=csv,noheader"], capture_output=True, text=True
+        ).stdout.strip()
     except FileNotFoundError:
         gpu = ""
-    report = {"machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
-                          "gpu": gpu or "none"}, "runs": runs}
+    report = {"machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(), "gpu": gpu or "none"}, "runs": runs}
     with open(args.out, "w") as handle:
         json.dump(report, handle, indent=1)
 

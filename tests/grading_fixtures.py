@@ -17,14 +17,19 @@ STUB = "def f(x):\n    # YOUR CODE HERE\n    raise NotImplementedError()"
 
 
 def source_notebook():
-    return authoring.notebook([
-        authoring.md("# Toy assignment"),
-        authoring.locked_code("setup", "import numpy as np\nfrom autograder.checks import check_close"),
-        authoring.solution("answer_f", SOLUTION),
-        authoring.tests("test_f", 5, "check_close(f(np.arange(3.0)), np.array([0.0, 2.0, 4.0]))\nassert np.allclose(f(1.0), 2.0)"),
-        authoring.tests("test_f_hidden", 5,
-                        "assert np.allclose(f(np.ones(4)), 2 * np.ones(4))\n### BEGIN HIDDEN TESTS\nassert np.allclose(f(-3.5), -7.0), 'SECRET_HIDDEN_CHECK'\n### END HIDDEN TESTS"),
-    ])
+    return authoring.notebook(
+        [
+            authoring.md("# Toy assignment"),
+            authoring.locked_code("setup", "import numpy as np\nfrom autograder.checks import check_close"),
+            authoring.solution("answer_f", SOLUTION),
+            authoring.tests("test_f", 5, "check_close(f(np.arange(3.0)), np.array([0.0, 2.0, 4.0]))\nassert np.allclose(f(1.0), 2.0)"),
+            authoring.tests(
+                "test_f_hidden",
+                5,
+                "assert np.allclose(f(np.ones(4)), 2 * np.ones(4))\n### BEGIN HIDDEN TESTS\nassert np.allclose(f(-3.5), -7.0), 'SECRET_HIDDEN_CHECK'\n### END HIDDEN TESTS",
+            ),
+        ]
+    )
 
 
 def make_course(tmp: Path) -> Path:
@@ -33,10 +38,12 @@ def make_course(tmp: Path) -> Path:
     (root / "source_notebooks" / AID).mkdir(parents=True)
     shutil.copy(ROOT / "nbgrader_config.py", root)
     nbformat.write(source_notebook(), root / "source_notebooks" / AID / f"{AID}.ipynb")
-    other = authoring.notebook([
-        authoring.solution("other_answer", "### BEGIN SOLUTION\ny = 1\n### END SOLUTION"),
-        authoring.tests("other_test", 10, "assert y == 1"),
-    ])
+    other = authoring.notebook(
+        [
+            authoring.solution("other_answer", "### BEGIN SOLUTION\ny = 1\n### END SOLUTION"),
+            authoring.tests("other_test", 10, "assert y == 1"),
+        ]
+    )
     (root / "source_notebooks" / "toy2").mkdir()
     nbformat.write(other, root / "source_notebooks" / "toy2" / "toy2.ipynb")
     (root / "solutions").mkdir()
@@ -57,7 +64,7 @@ def released(solution_code: str | None = None, extra_cells: list | None = None, 
             cell.source = strip_hidden(cell.source).strip()
     if extra_cells:
         index = next(i for i, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get("solution"))
-        nb.cells[index + 1:index + 1] = extra_cells
+        nb.cells[index + 1 : index + 1] = extra_cells
     if tweak:
         tweak(nb)
     return nb

@@ -14,9 +14,19 @@ def test_training_time_is_the_last_fit_cell_before_the_metric():
 
 
 def test_summary_aggregates_seeds_and_compares_with_published_rows():
-    runs = [NotebookRun("03_mlp", "fashion_mnist", seed, 100.0, [{"kind": "accuracy", "name": "final MLP", "accuracy": acc, "train_s": 60.0, "epoch_s": 6.0, "params": 1000},
-                                                           {"kind": "accuracy", "name": "a sigmoid MLP", "accuracy": 0.5}])
-            for seed, acc in [(0, 0.89), (1, 0.91)]]
+    runs = [
+        NotebookRun(
+            "03_mlp",
+            "fashion_mnist",
+            seed,
+            100.0,
+            [
+                {"kind": "accuracy", "name": "final MLP", "accuracy": acc, "train_s": 60.0, "epoch_s": 6.0, "params": 1000},
+                {"kind": "accuracy", "name": "a sigmoid MLP", "accuracy": 0.5},
+            ],
+        )
+        for seed, acc in [(0, 0.89), (1, 0.91)]
+    ]
     rows = summarise(runs)
     assert rows[0]["values"] == [0.89, 0.91]
     text = markdown({"device": "CPU", "tensorflow": "2", "keras": "3", "date": "today"}, runs, {}, quick=False)
@@ -70,8 +80,7 @@ def test_throughput_benchmark_grades_one_batch_the_same_in_every_mode(tmp_path):
     release_assignment(root, F.AID)  # the generated class is the release answered from the key (the toy has no example class)
     solve_assignment(root, F.AID)
     record = measure(root, F.AID, 3, [1, 2], nbgrader=True)
-    assert [r["mode"] for r in record["runs"]] == [
-        "dlcourse grade, 1 worker", "dlcourse grade, 2 workers", "nbgrader autograde (sequential)"]
+    assert [r["mode"] for r in record["runs"]] == ["dlcourse grade, 1 worker", "dlcourse grade, 2 workers", "nbgrader autograde (sequential)"]
     for run in record["runs"]:
         assert run["submissions"] == 3 and run["seconds"] > 0 and run["per_minute"] > 0
         assert run["scores"] == {f"student{i:03d}": 10.0 for i in range(3)}, run["mode"]

@@ -11,14 +11,24 @@ import keras  # noqa: E402
 
 from autograder.checks import ArrayMismatch  # noqa: E402
 from autograder.checks.rnn import (  # noqa: E402
-    CudnnIncompatible, RecurrentMismatch, check_cudnn_compatible, check_rnn_outputs, cudnn_blockers, diagnose_recurrent,
-    gpu_visible, keras_outputs, lstm_reference, make_recurrent_problem, simple_rnn_reference,
+    CudnnIncompatible,
+    RecurrentMismatch,
+    check_cudnn_compatible,
+    check_rnn_outputs,
+    cudnn_blockers,
+    diagnose_recurrent,
+    gpu_visible,
+    keras_outputs,
+    lstm_reference,
+    make_recurrent_problem,
+    simple_rnn_reference,
 )
 
 pytestmark = pytest.mark.tensorflow
 
 
 # ---------------------------------------------------------------- the references agree with Keras
+
 
 @pytest.mark.parametrize("shape", [(3, 5, 4, 6), (1, 1, 1, 1), (2, 9, 7, 3)])
 def test_numpy_lstm_reference_is_keras(shape):
@@ -46,6 +56,7 @@ def test_problem_shapes_follow_keras_layout():
 
 
 # ---------------------------------------------------------------- check_rnn_outputs and its diagnoses
+
 
 def test_correct_outputs_pass(capsys):
     p = make_recurrent_problem("lstm", 3, 4, 2, 5, seed=3)
@@ -111,20 +122,24 @@ def test_shape_and_none_are_reported():
 
 # ---------------------------------------------------------------- cuDNN conditions
 
+
 def test_default_lstm_and_gru_have_no_blockers():
     assert cudnn_blockers(keras.layers.LSTM(8)) == []
     assert cudnn_blockers(keras.layers.LSTM(8, dropout=0.3, return_sequences=True, go_backwards=True)) == []
     assert cudnn_blockers(keras.layers.GRU(8)) == []
 
 
-@pytest.mark.parametrize("kwargs,fragment", [
-    ({"activation": "relu"}, "activation='relu'"),
-    ({"recurrent_activation": "hard_sigmoid"}, "recurrent_activation='hard_sigmoid'"),
-    ({"recurrent_dropout": 0.2}, "recurrent_dropout=0.2"),
-    ({"unroll": True}, "unroll=True"),
-    ({"use_bias": False}, "use_bias=False"),
-    ({"use_cudnn": False}, "use_cudnn=False"),
-])
+@pytest.mark.parametrize(
+    "kwargs,fragment",
+    [
+        ({"activation": "relu"}, "activation='relu'"),
+        ({"recurrent_activation": "hard_sigmoid"}, "recurrent_activation='hard_sigmoid'"),
+        ({"recurrent_dropout": 0.2}, "recurrent_dropout=0.2"),
+        ({"unroll": True}, "unroll=True"),
+        ({"use_bias": False}, "use_bias=False"),
+        ({"use_cudnn": False}, "use_cudnn=False"),
+    ],
+)
 def test_each_lstm_condition_is_named(kwargs, fragment):
     blockers = cudnn_blockers(keras.layers.LSTM(8, **kwargs))
     assert len(blockers) == 1 and fragment in blockers[0]
@@ -162,8 +177,13 @@ def test_check_cudnn_compatible_on_a_model(capsys):
     out = capsys.readouterr().out
     assert "2 recurrent layer(s) meet every cuDNN condition" in out
     assert ("a GPU is visible" in out) == gpu_visible()
-    bad = keras.Sequential([keras.Input((5, 3)), keras.layers.LSTM(4, return_sequences=True, name="first"),
-                            keras.layers.LSTM(4, recurrent_dropout=0.1, activation="relu", name="second")])
+    bad = keras.Sequential(
+        [
+            keras.Input((5, 3)),
+            keras.layers.LSTM(4, return_sequences=True, name="first"),
+            keras.layers.LSTM(4, recurrent_dropout=0.1, activation="relu", name="second"),
+        ]
+    )
     with pytest.raises(CudnnIncompatible) as info:
         check_cudnn_compatible(bad, name="bad model")
     message = str(info.value)

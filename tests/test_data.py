@@ -5,8 +5,7 @@ import os
 import numpy as np
 import pytest
 
-from autograder.data import idx
-from autograder.data import loaders, synthetic
+from autograder.data import idx, loaders, synthetic
 from autograder.data.manifest import DatasetSpec, FileSpec
 
 
@@ -82,12 +81,17 @@ def fake_course(tmp_path, monkeypatch):
     monkeypatch.setenv("DLCOURSE_OFFLINE", "1")
     monkeypatch.delenv("DLCOURSE_DATA", raising=False)
     files = make_dataset(tmp_path / "elsewhere", toy_arrays())
-    manifest = {"toy": {
-        "title": "Toy data, 6 + 3 images", "keras_subdir": "toy", "download_url": "http://127.0.0.1:9/",
-        "system_dirs": [str(tmp_path / "system")], "install_hint": "make some toy data",
-        "class_names": list("0123456789"),
-        "files": {f.name: {"bytes": f.bytes, "sha256": f.sha256} for f in files},
-    }}
+    manifest = {
+        "toy": {
+            "title": "Toy data, 6 + 3 images",
+            "keras_subdir": "toy",
+            "download_url": "http://127.0.0.1:9/",
+            "system_dirs": [str(tmp_path / "system")],
+            "install_hint": "make some toy data",
+            "class_names": list("0123456789"),
+            "files": {f.name: {"bytes": f.bytes, "sha256": f.sha256} for f in files},
+        }
+    }
     (course / "datasets" / "manifest.json").write_text(json.dumps(manifest))
     return course, tmp_path
 

@@ -13,12 +13,12 @@ import socket
 import threading
 from pathlib import Path
 
+import grading_fixtures as F
 import nbformat
 import pytest
+from integrity_corpus import HARMLESS
 from nbformat.v4 import new_code_cell
 
-import grading_fixtures as F
-from integrity_corpus import HARMLESS
 from autograder.pipeline.grade import GradingOptions, grade_batch
 from autograder.pipeline.report import write_reports
 from autograder.pipeline.sandbox import SandboxSettings, bwrap_problem
@@ -38,7 +38,7 @@ def _server():
 
 
 def _probe_code(paths: dict[str, str], port: int, outside: str, host_tmp_file: str) -> str:
-    return f'''
+    return f"""
 import os, socket
 seen = {{}}
 for label, path in {paths!r}.items():
@@ -61,7 +61,7 @@ open({host_tmp_file!r}, "w").write("x")
 seen["math_threads"] = os.environ.get("TF_NUM_INTRAOP_THREADS")
 import json
 print("PROBE", json.dumps(seen))
-'''
+"""
 
 
 @pytest.fixture(scope="module")
@@ -92,20 +92,31 @@ def batch(tmp_path_factory):
         "deleted": F.released(good, tweak=lambda nb: nb.cells.pop(3)),
         "duplicated": F.released(good, tweak=lambda nb: nb.cells.append(nbformat.from_dict(nb.cells[3]))),
         "reordered": F.released(good, tweak=lambda nb: nb.cells.__setitem__(slice(3, 5), [nb.cells[4], nb.cells[3]])),
-        "edited": F.released("def f(x):\n    return x", tweak=lambda nb: [setattr(c, "source", "pass") for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")]),
+        "edited": F.released(
+            "def f(x):\n    return x",
+            tweak=lambda nb: [setattr(c, "source", "pass") for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")],
+        ),
         "loop": F.released(good, extra_cells=[new_code_cell("while True:\n    pass")]),
         "oom": F.released(good, extra_cells=[new_code_cell("hog = bytearray(8 * 1024**3)")]),
         "exit": F.released(good, extra_cells=[new_code_cell("import os\nos._exit(3)")]),
         "flood": F.released(good, extra_cells=[new_code_cell("for i in range(300000):\n    print('flood', i)")]),
-        "tensorflow": F.released(good, extra_cells=[new_code_cell(
-            "from autograder.runtime import quiet\nquiet()\nimport tensorflow as tf\n"
-            "print('matmul', float(tf.reduce_sum(tf.matmul(tf.ones((2, 3)), tf.ones((3, 2))))))")]),
+        "tensorflow": F.released(
+            good,
+            extra_cells=[
+                new_code_cell(
+                    "from autograder.runtime import quiet\nquiet()\nimport tensorflow as tf\n"
+                    "print('matmul', float(tf.reduce_sum(tf.matmul(tf.ones((2, 3)), tf.ones((3, 2))))))"
+                )
+            ],
+        ),
         "hostile": F.released(good, extra_cells=[new_code_cell(_probe_code(secret_paths, port, str(root / "pwned.txt"), host_tmp_file))]),
         "patchnumpy": F.released("def f(x):\n    return x\nnp.allclose = lambda *a, **k: True"),
         "redefine": F.released("def f(x):\n    return x\ndef check_close(*args, **kwargs):\n    pass"),
         # a correct answer with a plot setting in the answer cell, then every harmless idiom in cells of its own
-        "idioms": F.released("import matplotlib.pyplot as plt\nplt.rcParams['figure.figsize'] = (8, 4)\n" + good,
-                             extra_cells=[new_code_cell(code) for code in HARMLESS.values()]),
+        "idioms": F.released(
+            "import matplotlib.pyplot as plt\nplt.rcParams['figure.figsize'] = (8, 4)\n" + good,
+            extra_cells=[new_code_cell(code) for code in HARMLESS.values()],
+        ),
         # a correct answer that also patches numpy: withheld, and every report must say the same score
         "flagged": F.released(good + "\nnp.allclose = lambda *a, **k: True"),
     }
@@ -121,8 +132,16 @@ def batch(tmp_path_factory):
     by_student = {}
     for sub in results:
         by_student.setdefault(sub.student, []).append(sub)
-    return {"root": root, "out": out, "subs": subs, "results": results, "host_tmp_file": host_tmp_file,
-            "by": {k: v[0] for k, v in by_student.items()}, "all": by_student, "reports": reports}
+    return {
+        "root": root,
+        "out": out,
+        "subs": subs,
+        "results": results,
+        "host_tmp_file": host_tmp_file,
+        "by": {k: v[0] for k, v in by_student.items()},
+        "all": by_student,
+        "reports": reports,
+    }
 
 
 def graded_nb(batch, student):
@@ -167,10 +186,15 @@ def test_two_files_for_one_assignment(batch):
     assert any("duplicate" in s.message for s in batch["all"]["twice"])
 
 
-@pytest.mark.parametrize("student,fragment,score", [
-    ("deleted", "deleted: test_f", 5), ("duplicated", "duplicated: test_f", 10),
-    ("reordered", "reordered", 10), ("edited", "edited: test_f", 0),
-])
+@pytest.mark.parametrize(
+    "student,fragment,score",
+    [
+        ("deleted", "deleted: test_f", 5),
+        ("duplicated", "duplicated: test_f", 10),
+        ("reordered", "reordered", 10),
+        ("edited", "edited: test_f", 0),
+    ],
+)
 def test_changed_test_cells_are_restored_and_reported(batch, student, fragment, score):
     sub = batch["by"][student]
     assert sub.status == "graded", sub.message
@@ -214,8 +238,8 @@ def test_tensorflow_runs_in_the_sandbox(batch):
 def test_sandbox_hides_course_files_other_students_and_the_network(batch):
     sub = batch["by"]["hostile"]
     assert (sub.status, sub.auto_score) == ("graded", 10), sub.message
-    line = next(l for l in stdout_of(graded_nb(batch, "hostile")).splitlines() if l.startswith("PROBE "))
-    seen = json.loads(line[len("PROBE "):])
+    line = next(text for text in stdout_of(graded_nb(batch, "hostile")).splitlines() if text.startswith("PROBE "))
+    seen = json.loads(line[len("PROBE ") :])
     for label in ("source_notebooks", "solutions", "other_submission", "submissions", "grading_out", "gradebook", "git"):
         assert seen[label] in ("FileNotFoundError", "PermissionError"), (label, seen[label])
     # a write may land in the sandbox's private tmpfs; it must never reach the host

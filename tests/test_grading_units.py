@@ -5,10 +5,10 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+import grading_fixtures as F
 import nbformat
 from nbformat.v4 import new_code_cell, new_output
 
-import grading_fixtures as F
 from autograder.pipeline import integrity
 from autograder.pipeline.grade import GradingContext, GradingOptions, content_hash
 from autograder.pipeline.intake import Submission
@@ -55,7 +55,7 @@ def test_probe_comparison_names_what_changed_and_ignores_volatile_entries():
 
 def test_probe_output_is_read_only_behind_its_tag():
     assert integrity.read_probe('noise\nTAG:{"a": 1}\n', "TAG:") == {"a": 1}
-    assert integrity.read_probe('TAG:{broken', "TAG:") is None and integrity.read_probe("nothing", "TAG:") is None
+    assert integrity.read_probe("TAG:{broken", "TAG:") is None and integrity.read_probe("nothing", "TAG:") is None
 
 
 # ---------------------------------------------------------------- read-only cells
@@ -106,11 +106,16 @@ def test_content_hash_changes_with_the_submission_the_source_and_the_settings(tm
 
 def _subs(tmp_path) -> list[Submission]:
     graded = Submission("ann", tmp_path / "ann.ipynb", F.AID, F.AID)
-    graded.result = GradingResult(Status.GRADED, cells=[CellScore("test_f", 5, 5, True), CellScore("test_g", 0, 5, True, "AssertionError: x"),
-                                                         CellScore("essay", None, 2, False)])
+    graded.result = GradingResult(
+        Status.GRADED,
+        cells=[CellScore("test_f", 5, 5, True), CellScore("test_g", 0, 5, True, "AssertionError: x"), CellScore("essay", None, 2, False)],
+    )
     tampered = Submission("ben", tmp_path / "ben.ipynb", F.AID, F.AID)
-    tampered.result = GradingResult(Status.TAMPERED, "autograded points withheld (set to 0) for review; static scan: ...",
-                                    cells=[CellScore("test_f", 0, 5, True), CellScore("test_g", 0, 5, True), CellScore("essay", None, 2, False)])
+    tampered.result = GradingResult(
+        Status.TAMPERED,
+        "autograded points withheld (set to 0) for review; static scan: ...",
+        cells=[CellScore("test_f", 0, 5, True), CellScore("test_g", 0, 5, True), CellScore("essay", None, 2, False)],
+    )
     invalid = Submission("cat", tmp_path / "cat.ipynb")
     invalid.reject(Status.INVALID, "cat.ipynb is empty:\nblank")
     return [graded, tampered, invalid]
@@ -119,7 +124,10 @@ def _subs(tmp_path) -> list[Submission]:
 def test_grades_csv_has_a_row_per_submission_with_its_status(tmp_path):
     rows = list(csv.DictReader(write_csv(_subs(tmp_path), tmp_path / "grades.csv").open()))
     assert [(r["student"], r["status"], r["score"], r["auto_score"], r["manual_grading_pending"]) for r in rows] == [
-        ("ann", "graded", "5", "5", "yes"), ("ben", "tampered", "0", "0", "yes"), ("cat", "invalid", "", "", "no")]
+        ("ann", "graded", "5", "5", "yes"),
+        ("ben", "tampered", "0", "0", "yes"),
+        ("cat", "invalid", "", "", "no"),
+    ]
     assert rows[0]["failed_tests"] == "test_g" and "|" in rows[2]["message"] and "\n" not in rows[2]["message"]
 
 
@@ -143,11 +151,11 @@ def test_bwrap_command_allow_lists_mounts_and_hides_the_course(tmp_path, monkeyp
     joined = " ".join(cmd)
     for flag in ("--unshare-all", "--die-with-parent", "--tmpfs /tmp", "--proc /proc"):
         assert flag in joined
-    assert cmd[cmd.index("--") + 1:] == ["python", "-m", "ipykernel_launcher"]
+    assert cmd[cmd.index("--") + 1 :] == ["python", "-m", "ipykernel_launcher"]
     ro = {cmd[i + 1] for i, part in enumerate(cmd) if part == "--ro-bind"}
     assert str(root / "solutions") not in ro and str(root) not in ro
     assert str(root / "source_notebooks") not in ro  # only an empty folder of that name is created
-    assert ["--bind", str(tmp_path / "kernel"), str(tmp_path / "kernel")] == cmd[cmd.index("--bind"):cmd.index("--bind") + 3]
+    assert ["--bind", str(tmp_path / "kernel"), str(tmp_path / "kernel")] == cmd[cmd.index("--bind") : cmd.index("--bind") + 3]
     assert cmd[cmd.index("JPY_PARENT_PID") + 1] == "1"
 
 

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import csv
 
-import pytest
-
 import grading_fixtures as F
+import pytest
 from integrity_corpus import HARMLESS, HOSTILE
-from autograder.pipeline.model import Severity
-from autograder.pipeline.static_scan import scan
+
 from autograder.pipeline.grade import GradingOptions, grade_batch
+from autograder.pipeline.model import Severity
 from autograder.pipeline.report import write_reports
 from autograder.pipeline.sandbox import SandboxSettings
+from autograder.pipeline.static_scan import scan
 
 FAST = SandboxSettings(memory_mb=2048, cell_timeout=30, notebook_timeout=120)
 
@@ -96,7 +96,9 @@ def test_runtime_defences_without_the_static_scan(tmp_path):
     for student, code in RUNTIME_ATTACKS.items():
         F.write(subs, student, F.released(code))
     F.write(subs, "honest", F.released(F.good_code()))
-    results = grade_batch(root, subs, out, options=GradingOptions(workers=2, sandbox=SandboxSettings(mode="limits", cell_timeout=30), static_scan=False))
+    results = grade_batch(
+        root, subs, out, options=GradingOptions(workers=2, sandbox=SandboxSettings(mode="limits", cell_timeout=30), static_scan=False)
+    )
     by = {s.student: s for s in results}
     assert (by["honest"].status, by["honest"].auto_score) == ("graded", 10), by["honest"].message
     for student in RUNTIME_ATTACKS:

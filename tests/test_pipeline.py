@@ -59,10 +59,12 @@ def test_points_add_up_to_a_round_total(root, aid):
 
 
 def _toy_source(tmp_path):
-    nb = authoring.notebook([
-        authoring.solution("answer", "def f(x):\n    ### BEGIN SOLUTION\n    return secret_formula(x) * 42\n    ### END SOLUTION"),
-        authoring.tests("test_f", 10, "assert f(1) == 42\n### BEGIN HIDDEN TESTS\nassert hidden_check_of_f(f) == 1234\n### END HIDDEN TESTS"),
-    ])
+    nb = authoring.notebook(
+        [
+            authoring.solution("answer", "def f(x):\n    ### BEGIN SOLUTION\n    return secret_formula(x) * 42\n    ### END SOLUTION"),
+            authoring.tests("test_f", 10, "assert f(1) == 42\n### BEGIN HIDDEN TESTS\nassert hidden_check_of_f(f) == 1234\n### END HIDDEN TESTS"),
+        ]
+    )
     path = tmp_path / "toy.ipynb"
     nbformat.write(nb, path)
     return nb, path
@@ -84,6 +86,7 @@ def test_leak_check_catches_solution_lines_markers_and_outputs(tmp_path):
 
 
 # ---------------------------------------------------------------- intake
+
 
 @pytest.fixture
 def index(root):
@@ -180,5 +183,7 @@ def test_thread_environment_caps_every_math_library():
     from autograder.pipeline.sandbox import thread_environment
 
     env = thread_environment(2)
-    assert {env[k] for k in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")} == {"2"}
+    assert {env[k] for k in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")} == {
+        "2"
+    }
     assert thread_environment(0)["OMP_NUM_THREADS"] == "1"

@@ -38,18 +38,22 @@ def test_other_backends_report_themselves_and_stay_silent():
 def test_seed_can_be_overridden_for_benchmarks(monkeypatch):
     code = "from autograder.runtime import setup_notebook\nsetup_notebook(seed=0)\nimport numpy as np\nprint(np.random.rand())"
     default = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.splitlines()[-1]
-    other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={**__import__("os").environ, "DLCOURSE_SEED": "1"}).stdout.splitlines()[-1]
+    other = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env={**__import__("os").environ, "DLCOURSE_SEED": "1"}
+    ).stdout.splitlines()[-1]
     assert default != other and float(default) == np.random.RandomState(0).rand()
 
 
 def test_authoring_cells_carry_nbgrader_metadata():
-    nb = authoring.notebook([
-        authoring.md("# Title"),
-        authoring.solution("f", "def f():\n    ### BEGIN SOLUTION\n    return 1\n    ### END SOLUTION"),
-        authoring.tests("test_f", 10, "assert f() == 1"),
-        authoring.written("why", 5, "Because."),
-        authoring.locked_code("setup", "x = 1"),
-    ])
+    nb = authoring.notebook(
+        [
+            authoring.md("# Title"),
+            authoring.solution("f", "def f():\n    ### BEGIN SOLUTION\n    return 1\n    ### END SOLUTION"),
+            authoring.tests("test_f", 10, "assert f() == 1"),
+            authoring.written("why", 5, "Because."),
+            authoring.locked_code("setup", "x = 1"),
+        ]
+    )
     meta = [c.metadata.get("nbgrader", {}) for c in nb.cells]
     assert meta[1]["solution"] and not meta[1]["grade"]
     assert meta[2]["grade"] and meta[2]["locked"] and meta[2]["points"] == 10

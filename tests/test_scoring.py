@@ -37,16 +37,19 @@ def test_a_review_finding_keeps_the_points_and_is_listed():
     assert "for review (points kept)" in verdict.message and "exec" in verdict.message
 
 
-@pytest.mark.parametrize("kind,status", [
-    (EventKind.CELL_TIMED_OUT, Status.TIMED_OUT),
-    (EventKind.NOTEBOOK_TIMED_OUT, Status.TIMED_OUT),
-    (EventKind.CPU_LIMIT, Status.TIMED_OUT),
-    (EventKind.KERNEL_DIED, Status.CRASHED),
-    (EventKind.MEMORY_LIMIT, Status.OUT_OF_MEMORY),
-    (EventKind.MARKER_MISSING, Status.TAMPERED),
-    (EventKind.ENVIRONMENT_MODIFIED, Status.TAMPERED),
-    (EventKind.OUTPUT_TRUNCATED, Status.GRADED),
-])
+@pytest.mark.parametrize(
+    "kind,status",
+    [
+        (EventKind.CELL_TIMED_OUT, Status.TIMED_OUT),
+        (EventKind.NOTEBOOK_TIMED_OUT, Status.TIMED_OUT),
+        (EventKind.CPU_LIMIT, Status.TIMED_OUT),
+        (EventKind.KERNEL_DIED, Status.CRASHED),
+        (EventKind.MEMORY_LIMIT, Status.OUT_OF_MEMORY),
+        (EventKind.MARKER_MISSING, Status.TAMPERED),
+        (EventKind.ENVIRONMENT_MODIFIED, Status.TAMPERED),
+        (EventKind.OUTPUT_TRUNCATED, Status.GRADED),
+    ],
+)
 def test_each_event_decides_its_status(kind, status):
     assert decide_status([CellEvent(kind, "test_a")], []) is status
 
@@ -78,8 +81,18 @@ def test_result_totals_come_from_the_cells():
 
 
 def test_a_result_survives_the_json_of_the_rerun_state():
-    result = GradingResult(Status.TAMPERED, "m", CELLS, [CellEvent(EventKind.KERNEL_DIED, "#3", "x")], [PATCH, EXEC], ["note"],
-                           autograded="{}", feedback_html="<html>", seconds=1.5, host="h")
+    result = GradingResult(
+        Status.TAMPERED,
+        "m",
+        CELLS,
+        [CellEvent(EventKind.KERNEL_DIED, "#3", "x")],
+        [PATCH, EXEC],
+        ["note"],
+        autograded="{}",
+        feedback_html="<html>",
+        seconds=1.5,
+        host="h",
+    )
     back = GradingResult.from_dict(json.loads(json.dumps(result.to_dict(files=False))))
     assert back.status is Status.TAMPERED and back.cells == CELLS and back.findings == [PATCH, EXEC]
     assert back.events[0].kind is EventKind.KERNEL_DIED and back.autograded is None and back.feedback_html is None
@@ -89,10 +102,16 @@ def test_status_is_a_string_for_csv_and_comparisons():
     assert Status.OUT_OF_MEMORY == "out of memory" and f"{Status.TIMED_OUT}" == "timed out"
 
 
-@pytest.mark.parametrize("code,name,text", [
-    (-9, "SIGKILL", "killed by SIGKILL"), (137, "SIGKILL", "killed by SIGKILL"), (-24, "SIGXCPU", "killed by SIGXCPU"),
-    (3, None, "exit status 3"), (0, None, "exit status 0"),
-])
+@pytest.mark.parametrize(
+    "code,name,text",
+    [
+        (-9, "SIGKILL", "killed by SIGKILL"),
+        (137, "SIGKILL", "killed by SIGKILL"),
+        (-24, "SIGXCPU", "killed by SIGXCPU"),
+        (3, None, "exit status 3"),
+        (0, None, "exit status 0"),
+    ],
+)
 def test_kernel_exit_codes_are_read_as_signals(code, name, text):
     assert exit_signal(code) == name and describe_exit(code) == text
 

@@ -24,8 +24,19 @@ def summarise(runs: list[NotebookRun]) -> list[dict]:
     for run in runs:
         for entry in run.metrics:
             key = (run.assignment, run.dataset, entry["name"])
-            row = rows.setdefault(key, {"assignment": run.assignment, "dataset": run.dataset, "name": entry["name"],
-                                        "kind": entry["kind"], "values": [], "train_s": [], "epoch_s": [], "params": entry.get("params")})
+            row = rows.setdefault(
+                key,
+                {
+                    "assignment": run.assignment,
+                    "dataset": run.dataset,
+                    "name": entry["name"],
+                    "kind": entry["kind"],
+                    "values": [],
+                    "train_s": [],
+                    "epoch_s": [],
+                    "params": entry.get("params"),
+                },
+            )
             row["values"].append(entry["accuracy"] if entry["kind"] == "accuracy" else entry["mse"])
             row["train_s"] += [entry["train_s"]] if "train_s" in entry else []
             row["epoch_s"] += [entry["epoch_s"]] if "epoch_s" in entry else []
@@ -50,12 +61,19 @@ def markdown(machine: dict, runs: list[NotebookRun], grading: dict[str, float], 
         params = f"{r['params']:,}" if r["params"] else "–"
         label = r["name"] + (" (MSE)" if r["kind"] == "mse" else "")
         lines.append(f"| {r['assignment']} | {r['dataset']} | {label} | {_spread(r['values'])} | {len(r['values'])} | {train} | {epoch} | {params} |")
-    lines += ["", "## Against published figures", "", "| assignment | data | ours (mean over seeds) | published | difference |", "|---|---|---|---|---|"]
+    lines += [
+        "",
+        "## Against published figures",
+        "",
+        "| assignment | data | ours (mean over seeds) | published | difference |",
+        "|---|---|---|---|---|",
+    ]
     for dataset, table in (("fashion_mnist", FASHION), ("mnist", MNIST)):
         for assignment, published in table.items():
             for label, value, model in published:
-                mine = [r for r in rows if r["assignment"] == assignment and r["dataset"] == dataset
-                        and r["kind"] == "accuracy" and model in r["name"]]
+                mine = [
+                    r for r in rows if r["assignment"] == assignment and r["dataset"] == dataset and r["kind"] == "accuracy" and model in r["name"]
+                ]
                 if not mine:
                     continue
                 ours = statistics.fmean(mine[-1]["values"])

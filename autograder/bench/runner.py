@@ -60,8 +60,7 @@ def run_notebook(path: Path, assignment: str, *, seed: int = 0, dataset: str = "
         env = {METRICS_ENV: str(log), "DLCOURSE_SEED": str(seed), "MPLBACKEND": "Agg", "TF_CPP_MIN_LOG_LEVEL": "3"}
         if dataset == "mnist":
             env["DLCOURSE_SWAP_FASHION_FOR_MNIST"] = "1"
-        client = NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=True,
-                                resources={"metadata": {"path": str(path.parent)}})
+        client = NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=True, resources={"metadata": {"path": str(path.parent)}})
         error = None
         start = time.perf_counter()
         with temporary_environment(env):

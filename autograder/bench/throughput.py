@@ -52,9 +52,15 @@ def time_dlcourse(root: Path, submissions: Path, workdir: Path, workers: int) ->
     statuses: dict[str, int] = {}
     for sub in subs:
         statuses[sub.status] = statuses.get(sub.status, 0) + 1
-    return ThroughputRun(f"dlcourse grade, {workers} worker{'s' if workers > 1 else ''}", workers, len(subs),
-                         round(seconds, 1), round(60 * len(subs) / seconds, 2),
-                         {sub.student: sub.auto_score for sub in subs}, statuses)
+    return ThroughputRun(
+        f"dlcourse grade, {workers} worker{'s' if workers > 1 else ''}",
+        workers,
+        len(subs),
+        round(seconds, 1),
+        round(60 * len(subs) / seconds, 2),
+        {sub.student: sub.auto_score for sub in subs},
+        statuses,
+    )
 
 
 def _nbgrader(course: Path, *args: str) -> None:
@@ -62,8 +68,9 @@ def _nbgrader(course: Path, *args: str) -> None:
 
     env = {**os.environ, **grading_environment()}
     env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
-    done = subprocess.run([sys.executable, "-m", "nbgrader", *args, "--CourseDirectory.root=" + str(course)],
-                          cwd=course, env=env, capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "nbgrader", *args, "--CourseDirectory.root=" + str(course)], cwd=course, env=env, capture_output=True, text=True
+    )
     if done.returncode != 0:
         raise RuntimeError(f"nbgrader {' '.join(args)} failed:\n{(done.stdout + done.stderr)[-2000:]}")
 
@@ -94,8 +101,15 @@ def time_plain_nbgrader(root: Path, assignment: str, submissions: Path, workdir:
     seconds = time.perf_counter() - start
     with gradebook_warnings_silenced(), Gradebook(db_url(course)) as gradebook:
         scores = {s: gradebook.find_submission(assignment, s).score for s in students}
-    return ThroughputRun("nbgrader autograde (sequential)", 1, len(students), round(seconds, 1),
-                         round(60 * len(students) / seconds, 2), scores, {"graded": len(students)})
+    return ThroughputRun(
+        "nbgrader autograde (sequential)",
+        1,
+        len(students),
+        round(seconds, 1),
+        round(60 * len(students) / seconds, 2),
+        scores,
+        {"graded": len(students)},
+    )
 
 
 def _auto_points(root: Path, assignment: str) -> float:
@@ -103,12 +117,16 @@ def _auto_points(root: Path, assignment: str) -> float:
     import nbformat
 
     nb = nbformat.read(next((root / "source_notebooks" / assignment).glob("*.ipynb")), as_version=4)
-    return float(sum(c.metadata.get("nbgrader", {}).get("points", 0) for c in nb.cells
-                     if c.metadata.get("nbgrader", {}).get("grade") and not c.metadata["nbgrader"].get("solution")))
+    return float(
+        sum(
+            c.metadata.get("nbgrader", {}).get("points", 0)
+            for c in nb.cells
+            if c.metadata.get("nbgrader", {}).get("grade") and not c.metadata["nbgrader"].get("solution")
+        )
+    )
 
 
-def measure(root: Path, assignment: str, count: int, workers: list[int], nbgrader: bool = True,
-            on_progress=lambda label: None) -> dict:
+def measure(root: Path, assignment: str, count: int, workers: list[int], nbgrader: bool = True, on_progress=lambda label: None) -> dict:
     """Grade one generated batch in each mode; returns a JSON-ready record."""
     with tempfile.TemporaryDirectory(prefix="dlcourse-throughput-") as scratch:
         scratch = Path(scratch)
@@ -122,8 +140,7 @@ def measure(root: Path, assignment: str, count: int, workers: list[int], nbgrade
             on_progress("plain nbgrader autograde")
             runs.append(time_plain_nbgrader(root, assignment, submissions, scratch / "nbgrader"))
     baseline = next((r for r in runs if r.mode.startswith("dlcourse") and r.workers == 1), None)
-    record = {"assignment": assignment, "submissions": count, "autograded_points": _auto_points(root, assignment),
-              "runs": [asdict(r) for r in runs]}
+    record = {"assignment": assignment, "submissions": count, "autograded_points": _auto_points(root, assignment), "runs": [asdict(r) for r in runs]}
     if baseline:
         record["speedup_vs_1_worker"] = {r.mode: round(r.per_minute / baseline.per_minute, 2) for r in runs}
     first = runs[0].scores if runs else {}

@@ -59,8 +59,11 @@ def answered_release(root: Path, assignment: str, unanswered: list[str] = ()):
     student who ran out of time (its later cells then fail fast instead of training).
     """
     release = _notebook(root, "assignments", assignment)
-    answers = {c.metadata["nbgrader"]["grade_id"]: c.source for c in _notebook(root, "solutions", assignment).cells
-               if c.get("metadata", {}).get("nbgrader", {}).get("solution")}
+    answers = {
+        c.metadata["nbgrader"]["grade_id"]: c.source
+        for c in _notebook(root, "solutions", assignment).cells
+        if c.get("metadata", {}).get("nbgrader", {}).get("solution")
+    }
     unknown = sorted(set(unanswered) - set(answers))
     if unknown:
         raise ValueError(f"{assignment}: no answer cell with grade_id {', '.join(map(repr, unknown))}; update the example")
@@ -68,7 +71,9 @@ def answered_release(root: Path, assignment: str, unanswered: list[str] = ()):
         meta = cell.get("metadata", {}).get("nbgrader", {})
         if meta.get("solution") and meta.get("grade_id") not in unanswered:
             if meta.get("grade_id") not in answers:
-                raise ValueError(f"{assignment}: the answer key has no cell {meta.get('grade_id')!r}; run `dlcourse release` and `dlcourse solve` again")
+                raise ValueError(
+                    f"{assignment}: the answer key has no cell {meta.get('grade_id')!r}; run `dlcourse release` and `dlcourse solve` again"
+                )
             cell.source = answers[meta["grade_id"]]
     return release
 

@@ -17,9 +17,9 @@ import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
 
 import nbformat
 
@@ -129,11 +129,17 @@ def run_steps(sub: Submission, ctx: GradingContext, steps: Iterable[Step] = INTA
 
 def make_task(sub: Submission, ctx: GradingContext) -> GradingTask:
     return GradingTask(
-        student=sub.student, assignment=sub.assignment, notebook_id=sub.notebook_id,
-        submission=nbformat.writes(sub.nb), source=ctx.source_path(sub).read_text(),
-        gradebook=ctx.templates[sub.assignment], course_root=str(ctx.root),
-        settings=ctx.options.sandbox.to_dict(), integrity=ctx.options.integrity,
-        static_scan=ctx.options.static_scan, show_hidden_tests=ctx.options.show_hidden_tests,
+        student=sub.student,
+        assignment=sub.assignment,
+        notebook_id=sub.notebook_id,
+        submission=nbformat.writes(sub.nb),
+        source=ctx.source_path(sub).read_text(),
+        gradebook=ctx.templates[sub.assignment],
+        course_root=str(ctx.root),
+        settings=ctx.options.sandbox.to_dict(),
+        integrity=ctx.options.integrity,
+        static_scan=ctx.options.static_scan,
+        show_hidden_tests=ctx.options.show_hidden_tests,
     )
 
 

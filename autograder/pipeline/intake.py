@@ -138,7 +138,9 @@ def read_notebook(sub: Submission) -> None:
     try:
         json.loads(raw)
     except json.JSONDecodeError as exc:
-        return sub.reject(Status.INVALID, f"{sub.path.name} is not a notebook (not JSON: {exc.msg} at line {exc.lineno}); ask for a re-upload of the .ipynb")
+        return sub.reject(
+            Status.INVALID, f"{sub.path.name} is not a notebook (not JSON: {exc.msg} at line {exc.lineno}); ask for a re-upload of the .ipynb"
+        )
     try:
         nb = nbformat.reads(raw, as_version=4)
         nbformat.validate(nb)
@@ -148,11 +150,7 @@ def read_notebook(sub: Submission) -> None:
 
 
 def grade_ids(nb) -> set[str]:
-    return {
-        cell.metadata["nbgrader"]["grade_id"]
-        for cell in nb.cells
-        if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-    }
+    return {cell.metadata["nbgrader"]["grade_id"] for cell in nb.cells if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")}
 
 
 def identify_assignment(sub: Submission, source_notebooks: dict[tuple[str, str], set[str]]) -> None:

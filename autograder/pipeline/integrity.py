@@ -77,7 +77,7 @@ def take_nonce(cell, nonce: str) -> bool:
     return found
 
 
-PROBE_CODE = r'''
+PROBE_CODE = r"""
 def __dlcourse_probe(tag):
     import builtins, json, sys, threading
     import numpy, numpy.testing, numpy.linalg, autograder.checks
@@ -109,7 +109,7 @@ def __dlcourse_probe(tag):
                 if callable(value):
                     out["ip.class." + cls.__name__ + "." + key] = id(value)
     print(tag + json.dumps(out, sort_keys=True))
-'''
+"""
 
 
 def probe_cell_source(tag: str) -> str:
@@ -121,7 +121,7 @@ def read_probe(text: str, tag: str) -> dict | None:
     for line in text.splitlines():
         if line.startswith(tag):
             try:
-                return json.loads(line[len(tag):])
+                return json.loads(line[len(tag) :])
             except json.JSONDecodeError:
                 return None
     return None
@@ -148,11 +148,15 @@ def compare(snapshot: dict, current: dict | None) -> list[str]:
 
 def test_cell_changes(submitted_nb, source_nb) -> list[str]:
     """What the student did to the read-only cells (nbgrader restores them; the instructor should know)."""
+
     def locked(nb):
-        return [(c.metadata["nbgrader"]["grade_id"], c) for c in nb.cells
-                if c.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-                and (c.metadata["nbgrader"].get("locked") or c.metadata["nbgrader"].get("grade"))
-                and not c.metadata["nbgrader"].get("solution")]
+        return [
+            (c.metadata["nbgrader"]["grade_id"], c)
+            for c in nb.cells
+            if c.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+            and (c.metadata["nbgrader"].get("locked") or c.metadata["nbgrader"].get("grade"))
+            and not c.metadata["nbgrader"].get("solution")
+        ]
 
     expected = locked(source_nb)
     got = locked(submitted_nb)
@@ -168,6 +172,7 @@ def test_cell_changes(submitted_nb, source_nb) -> list[str]:
     present = [i for i in dict.fromkeys(got_ids) if i in want_ids]
     if present != [i for i in want_ids if i in present]:
         notes.append("read-only cells reordered (graded in the student's order)")
+
     def norm(text):
         return [line.rstrip() for line in text.splitlines() if line.strip()]
 

@@ -16,8 +16,8 @@ else the scan notices is listed for review and the points stand.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from typing import Iterable, Sequence
 
 from .model import STATUS_PRECEDENCE, CellEvent, CellScore, EventKind, Finding, Severity, Status
 
@@ -50,8 +50,7 @@ def _event_notes(events: Sequence[CellEvent]) -> list[str]:
     return notes
 
 
-def final_score(cells: Sequence[CellScore], events: Sequence[CellEvent] = (), findings: Sequence[Finding] = (),
-                notes: Sequence[str] = ()) -> Verdict:
+def final_score(cells: Sequence[CellScore], events: Sequence[CellEvent] = (), findings: Sequence[Finding] = (), notes: Sequence[str] = ()) -> Verdict:
     """Status, final cell scores and the message for the gradebook, from what grading observed."""
     status = decide_status(events, findings)
     if status is Status.TAMPERED:
@@ -80,8 +79,7 @@ def record_scores(db_url: str, assignment: str, notebook_id: str, student: str, 
         gb.db.commit()
 
 
-def read_scores(db_url: str, assignment: str, notebook_id: str, student: str, order: Sequence[str],
-                failures: dict[str, str]) -> list[CellScore]:
+def read_scores(db_url: str, assignment: str, notebook_id: str, student: str, order: Sequence[str], failures: dict[str, str]) -> list[CellScore]:
     """The graded cells of one submission as nbgrader scored them, in notebook order."""
     from nbgrader.api import Gradebook
 
@@ -91,6 +89,5 @@ def read_scores(db_url: str, assignment: str, notebook_id: str, student: str, or
         grades = {g.name: g for g in gb.find_submission_notebook(notebook_id, assignment, student).grades}
         ordered = [name for name in order if name in grades] + sorted(set(grades) - set(order))
         return [
-            CellScore(name, grades[name].score, grades[name].max_score, grades[name].cell_type == "code", failures.get(name, ""))
-            for name in ordered
+            CellScore(name, grades[name].score, grades[name].max_score, grades[name].cell_type == "code", failures.get(name, "")) for name in ordered
         ]
