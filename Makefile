@@ -34,7 +34,7 @@ endif
 lock:
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet uv
-	$(BIN)/uv pip compile pyproject.toml --extra cpu --extra dev --extra cluster --extra jax --generate-hashes \
+	$(BIN)/uv pip compile pyproject.toml --extra cpu --extra dev --extra cluster --extra jax --extra torch --generate-hashes \
 	  --python-version 3.11 --custom-compile-command "make lock" --upgrade -o $(LOCK)
 
 # Grading runs each submission inside bubblewrap when it works here; install it when we may

@@ -127,8 +127,9 @@ def _cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def _backend_gpus(name: str) -> tuple[str, list[str]]:
-    """(framework version, names of the GPUs it will use) for a Keras backend."""
+def backend_gpus(name: str | None = None) -> tuple[str, list[str]]:
+    """(framework version, names of the GPUs it will use) for a Keras backend (default: this process's)."""
+    name = name or backend()
     if name == "jax":
         import jax
 
@@ -163,7 +164,7 @@ def device_report() -> DeviceReport:
     import numpy as np
 
     name = keras.backend.backend()
-    version, gpus = _backend_gpus(name)
+    version, gpus = backend_gpus(name)
     tensorflow = next((v for v in map(_installed_version, ("tensorflow", "tensorflow-cpu")) if v), "not installed")
     return DeviceReport(
         python=platform.python_version(),

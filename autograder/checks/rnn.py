@@ -313,12 +313,13 @@ def cudnn_blockers(layer, mask=None) -> list[str]:
 
 
 def gpu_visible() -> bool:
-    """Whether TensorFlow sees a GPU (the condition outside the layer)."""
+    """Whether the backend Keras runs on sees a GPU (the condition outside the layer)."""
+    from ..runtime import backend_gpus
+
     try:
-        import tensorflow as tf
+        return bool(backend_gpus()[1])
     except ImportError:
         return False
-    return bool(tf.config.list_logical_devices("GPU"))
 
 
 def _recurrent_layers(model) -> list:
