@@ -2,8 +2,9 @@
 
 Grading subclasses nbgrader's ``Execute`` (an nbconvert ``ExecutePreprocessor``,
 itself an nbclient ``NotebookClient``) and jupyter_client's
-``AsyncKernelManager``. Only the names in :data:`CONTRACT` are used, each a
-public method, hook or attribute of those libraries; ``tests/test_kernel_glue.py``
+``AsyncKernelManager``. Only the names in :data:`CONTRACT` are used: public
+methods, hooks and attributes of those libraries, and four undocumented
+nbclient names for the figure caps (marked there); ``tests/test_kernel_glue.py``
 checks that every one still exists with the parameters we pass, so an upgrade
 that changes one fails that test by name instead of breaking grading quietly.
 """
@@ -11,6 +12,8 @@ that changes one fails that test by name instead of breaking grading quietly.
 from __future__ import annotations
 
 import signal
+
+INSTANCE_ATTRIBUTE = "<set in the class's code as self.<name>>"
 
 # (module, attribute path, parameters we pass or receive): checked by tests/test_kernel_glue.py
 CONTRACT: tuple[tuple[str, str, tuple[str, ...]], ...] = (
@@ -30,6 +33,12 @@ CONTRACT: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("jupyter_client.manager", "AsyncKernelManager.ip", ()),
     ("jupyter_client.manager", "AsyncKernelManager.connection_file", ()),
     ("jupyter_client.provisioning", "LocalProvisioner.process", ()),
+    # Not documented API, used only to cap figures that arrive as display updates or after clear_output(wait=True);
+    # the first place to look when an nbclient upgrade fails this contract.
+    ("nbclient.client", "NotebookClient.clear_before_next_output", (INSTANCE_ATTRIBUTE,)),
+    ("nbclient.client", "NotebookClient.clear_display_id_mapping", ("cell_index",)),
+    ("nbclient.client", "NotebookClient._update_display_id", ("display_id", "msg")),
+    ("nbclient.client", "NotebookClient._display_id_map", ()),
 )
 
 

@@ -63,7 +63,9 @@ def grading_environment() -> dict[str, str]:
         "TF_CPP_MIN_LOG_LEVEL": "3",
         "DLCOURSE_GRADING": "1",
         "PYTHONWARNINGS": "ignore",
-        "MPLBACKEND": "Agg",
+        # figures inline as in Jupyter (PNG; SandboxExecute sets the resolution and caps their size).
+        # Explicit, not left to ipykernel's default: the grader's own process may have MPLBACKEND=Agg.
+        "MPLBACKEND": "module://matplotlib_inline.backend_inline",
         "TQDM_DISABLE": "1",
         "PYDEVD_DISABLE_FILE_VALIDATION": "1",
         "JUPYTER_PLATFORM_DIRS": os.environ.get("JUPYTER_PLATFORM_DIRS", "1"),

@@ -17,6 +17,28 @@ from .model import CellEvent, EventKind
 EVENTS_KEY = "dlcourse_events"  # notebook metadata: what SandboxExecute saw, for the worker
 
 
+def _is_figure(mime: str) -> bool:
+    return mime.startswith("image/")
+
+
+def _figure_bytes(output) -> int:
+    """What an output's figures weigh in the notebook file (PNG as base64, SVG as text)."""
+    return sum(len(value) for mime, value in (output.get("data") or {}).items() if _is_figure(mime))
+
+
+def _text_size(output) -> int:
+    """An output's size for the text cap: its text and every non-figure representation."""
+    data = {mime: value for mime, value in (output.get("data") or {}).items() if not _is_figure(mime)}
+    return len(str(output.get("text", ""))) + (len(json.dumps(data)) if data else 0)
+
+
+def _human(nbytes: float) -> str:
+    """``2.1 MB``, ``1 MB``, ``640 KB``."""
+    if nbytes >= 1024 * 1024:
+        return f"{nbytes / (1024 * 1024):.1f}".removesuffix(".0") + " MB"
+    return f"{nbytes / 1024:.0f} KB"
+
+
 class ProgressExecute(Execute):
     """nbgrader's ``Execute`` with a progress bar over the code cells.
 
@@ -62,7 +84,12 @@ class SandboxExecute(ProgressExecute):
     * the whole notebook has ``notebook_timeout`` seconds: each cell's timeout
       is the smaller of ``timeout`` and what is left; cells after the budget is
       spent, or after the kernel died, get an error output instead of running;
-    * a cell's output beyond ``max_output_chars`` is dropped with a note.
+    * a cell's output beyond ``max_output_chars`` is dropped with a note;
+    * figures are rendered inline as in Jupyter (PNG at ``figure_dpi``); a figure
+      larger than ``max_figure_kb``, or one that would take the notebook's figures
+      past ``max_notebook_figures_kb``, is replaced by a one-line note (sizes as
+      stored in the notebook, i.e. base64). Figures do not count towards
+      ``max_output_chars``.
 
     What happens is recorded twice: as an error output in the cell (so the
     graded notebook and the feedback say it), and as a typed
@@ -72,6 +99,9 @@ class SandboxExecute(ProgressExecute):
 
     notebook_timeout = Integer(3600, help="Seconds for the whole notebook").tag(config=True)
     max_output_chars = Integer(200_000, help="Output kept per cell").tag(config=True)
+    figure_dpi = Integer(72, help="Resolution of inline figures (0: the kernel's own default)").tag(config=True)
+    max_figure_kb = Integer(1024, help="Largest figure kept (KB as stored in the notebook)").tag(config=True)
+    max_notebook_figures_kb = Integer(5120, help="Figures kept per notebook (KB as stored in the notebook)").tag(config=True)
     guard_imports = List(Unicode(), help="Import statements prepended to every test cell").tag(config=True)
     integrity = Bool(True, help="Guard test cells and probe the kernel's integrity").tag(config=True)
 
@@ -92,6 +122,12 @@ class SandboxExecute(ProgressExecute):
         self._snapshot_taken = False
         self._cell_timeout = self.timeout
         self._events: list[CellEvent] = []
+        self._figure_note = None
+        self._figures_omitted: list[tuple[str, str]] = []
+        if self.figure_dpi > 0:
+            arg = "--InlineBackend.print_figure_kwargs=" + repr({"bbox_inches": "tight", "dpi": self.figure_dpi})
+            if arg not in self.extra_arguments:
+                self.extra_arguments = [*self.extra_arguments, arg]
         nb.metadata.pop(EVENTS_KEY, None)  # whatever a submission brings is not ours
         nb, resources = super().preprocess(nb, resources, km)
         nb.metadata[EVENTS_KEY] = [asdict(e) for e in self._events]
@@ -108,14 +144,18 @@ class SandboxExecute(ProgressExecute):
 
     # ---- output bound
     def output(self, outs, msg, display_id, cell_index):
+        if getattr(self, "_probing", False):  # the grader's own probe: never capped (a cut report reads as tampering)
+            return super().output(outs, msg, display_id, cell_index)
         if getattr(self, "_dropping", False):
             return None
+        if self._omit_figure(outs, msg, cell_index):
+            return None
         out = super().output(outs, msg, display_id, cell_index)
-        size = sum(len(str(o.get("text", ""))) + len(json.dumps(o.get("data", {}))) for o in outs)
+        size = sum(_text_size(o) for o in outs)
         if size > self.max_output_chars:
             self._dropping = True
             self._event(EventKind.OUTPUT_TRUNCATED, cell_index, f"more than {self.max_output_chars} characters")
-            while outs and sum(len(str(o.get("text", ""))) + len(json.dumps(o.get("data", {}))) for o in outs) > self.max_output_chars:
+            while outs and sum(_text_size(o) for o in outs) > self.max_output_chars:
                 last = outs[-1]
                 if last.get("output_type") == "stream" and len(last.text) > 1000:
                     last.text = last.text[: max(0, len(last.text) - (size - self.max_output_chars))]
@@ -123,6 +163,65 @@ class SandboxExecute(ProgressExecute):
                 outs.pop()
             outs.append(new_output("stream", name="stdout", text=f"\n[output truncated by the grader: more than {self.max_output_chars} characters]\n"))
         return out
+
+    def _figure_over_cap(self, nbytes: int, outs, replacing: int = 0) -> tuple[str, str] | None:
+        """Why a figure of ``nbytes`` may not be kept, long and short (``None``: it may).
+
+        ``outs``: the current cell's outputs (left out of the count when a clear is pending);
+        ``replacing``: the bytes of the figure it takes the place of (a display update).
+        """
+        cap = self.max_figure_kb * 1024
+        if nbytes > cap:
+            return f"{_human(nbytes)} over the {_human(cap)} per-figure cap", f"over the {_human(cap)} per-figure cap"
+        pending_clear = outs if getattr(self, "clear_before_next_output", False) else None
+        kept = sum(_figure_bytes(o) for cell in self.nb.cells if cell.get("outputs") is not pending_clear for o in cell.get("outputs", []))
+        cap = self.max_notebook_figures_kb * 1024
+        if kept - replacing + nbytes > cap:
+            return f"the notebook's figures reached the {_human(cap)} per-notebook cap", f"the notebook's figures reached the {_human(cap)} cap"
+        return None
+
+    def _omit_figure(self, outs, msg, cell_index: int) -> bool:
+        """Replace a figure over a cap with a note (one note per cell, counting); ``True`` if it was omitted."""
+        if msg["msg_type"] not in ("display_data", "execute_result"):
+            return False
+        nbytes = _figure_bytes(msg["content"])
+        why = self._figure_over_cap(nbytes, outs) if nbytes else None
+        if why is None:
+            return False
+        if getattr(self, "clear_before_next_output", False):  # what nbclient would have done before this output
+            outs[:] = []
+            self.clear_display_id_mapping(cell_index)
+            self.clear_before_next_output = False
+        if not self._figures_omitted:
+            self._event(EventKind.OUTPUT_TRUNCATED, cell_index, f"figure omitted: {why[0]}")
+        self._figures_omitted.append(why)
+        n = len(self._figures_omitted)
+        if n == 1:
+            text = f"[figure omitted by the grader: {why[0]}]\n"
+        else:
+            reasons = "; ".join(dict.fromkeys(short for _, short in self._figures_omitted))
+            text = f"[{n} figures omitted by the grader: {reasons}]\n"
+        if self._figure_note is not None and any(o is self._figure_note for o in outs):
+            self._figure_note.text = text
+        else:
+            self._figure_note = new_output("stream", name="stdout", text=text)
+            outs.append(self._figure_note)
+        return True
+
+    def _update_display_id(self, display_id, msg):
+        """``display(..., display_id=...).update(fig)``: the new figure replaces the old one; caps still apply."""
+        nbytes = _figure_bytes(msg["content"])
+        if nbytes:
+            replaced = max((_figure_bytes(self.nb.cells[c].outputs[i]) for c, idx in self._display_id_map.get(display_id, {}).items()
+                            for i in idx if c < len(self.nb.cells) and i < len(self.nb.cells[c].outputs)), default=0)
+            why = self._figure_over_cap(nbytes, None, replacing=replaced)
+            if why is not None:
+                cells = sorted(self._display_id_map.get(display_id, {}))
+                self._event(EventKind.OUTPUT_TRUNCATED, cells[0] if cells else -1, f"figure update omitted: {why[0]}")
+                content = dict(msg["content"])
+                content["data"] = {"text/plain": f"[figure omitted by the grader: {why[0]}]"}
+                msg = {**msg, "content": content}
+        return super()._update_display_id(display_id, msg)
 
     # ---- what the kernel replied: nbclient's hook, structured fields only
     def on_cell_executed(self, **kwargs):
@@ -143,10 +242,12 @@ class SandboxExecute(ProgressExecute):
         self.nb.cells.append(cell)  # nbclient writes outputs by index: give the probe its own slot
         try:
             self.timeout = 60
+            self._probing = True
             self.execute_cell(cell, len(self.nb.cells) - 1, store_history=False)
         except Exception:
             return None
         finally:
+            self._probing = False
             self.timeout = self._cell_timeout
             self.nb.cells.remove(cell)
         text = "".join(o.get("text", "") for o in cell.outputs if o.get("output_type") == "stream")
@@ -176,6 +277,7 @@ class SandboxExecute(ProgressExecute):
         if grade and self.integrity:
             cell.source = integrity.guard_source(original, list(self.guard_imports), self._nonce)
         self._dropping = False
+        self._figure_note, self._figures_omitted = None, []
         events_before = len(self._events)
         try:
             cell = self.execute_cell(cell, index, store_history=True)

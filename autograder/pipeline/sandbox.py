@@ -62,7 +62,11 @@ class SandboxSettings:
     # seconds of wall clock per cell (nbgrader's Execute.timeout)
     cell_timeout: int = CELL_TIMEOUT
     notebook_timeout: int = 3600  # seconds of wall clock for the whole notebook
-    max_output_chars: int = 200_000  # per cell, beyond which output is dropped
+    max_output_chars: int = 200_000  # per cell, beyond which output is dropped (figures not counted)
+    # figures: rendered inline (PNG) at this resolution; one over a cap becomes a note. KB as stored (base64)
+    figure_dpi: int = 72
+    max_figure_kb: int = 1024  # per figure
+    max_notebook_figures_kb: int = 5120  # all the figures of one notebook
     threads: int = 0  # math-library threads per kernel (TensorFlow, OpenMP, BLAS); 0 = their default (every core)
 
     def to_dict(self) -> dict:
