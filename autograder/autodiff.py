@@ -17,7 +17,8 @@ import numpy as np
 def input_gradient(model, x) -> np.ndarray:
     """:math:`\\partial \\sum \\text{model}(x) / \\partial x` as a float32 NumPy array shaped like ``x``.
 
-    ``model``: any Keras model or layer (called in inference mode); ``x``: an array, e.g. (N, T, D).
+    ``model``: a Keras model or layer, or any callable on backend tensors (called as ``model(x)``, so a Keras
+    model runs in inference mode); ``x``: an array, e.g. (N, T, D).
     """
     import keras
 
@@ -29,15 +30,15 @@ def input_gradient(model, x) -> np.ndarray:
         inputs = tf.convert_to_tensor(x)
         with tf.GradientTape() as tape:
             tape.watch(inputs)
-            total = tf.reduce_sum(model(inputs, training=False))
+            total = tf.reduce_sum(model(inputs))
         return tape.gradient(total, inputs).numpy()
     if backend == "jax":
         import jax
         import jax.numpy as jnp
 
-        return np.asarray(jax.grad(lambda inputs: jnp.sum(model(inputs, training=False)))(jnp.asarray(x)))
+        return np.asarray(jax.grad(lambda inputs: jnp.sum(model(inputs)))(jnp.asarray(x)))
     if backend == "torch":
         inputs = keras.ops.convert_to_tensor(x).detach().requires_grad_(True)  # on the device Keras trains on
-        model(inputs, training=False).sum().backward()
+        model(inputs).sum().backward()
         return inputs.grad.detach().cpu().numpy()
     raise NotImplementedError(f"input_gradient has no implementation for the Keras backend {backend!r}")
