@@ -329,6 +329,51 @@ def bench_grading(
         _fail("The worker counts gave different scores; see the table above.")
 
 
+@app.command()
+def verdicts(
+    assignments: Optional[List[str]] = typer.Argument(None, help="Assignment ids (default: every one with a tests/mutations/<id>.yaml)."),
+    out: Path = typer.Option(Path("benchmarks/verdicts.md"), "--out", "-o", help="Where the table goes."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Print every case, not only the unexpected ones."),
+) -> None:
+    """Run the mutation suite (correct alternatives and planted mistakes) against the test cells; write the table.
+
+    Example: dlcourse verdicts 02_backprop --out benchmarks/verdicts.md
+    """
+    from datetime import date
+
+    from .runtime import device_report
+    from .verdicts import MutationSuiteError, format_result, markdown, run_suite, suite_ids, summarize
+
+    root = _root()
+    available = suite_ids(root)
+    ids = _select(root, assignments) if assignments else available
+    missing = [a for a in ids if a not in available]
+    if missing:
+        _fail(f"No mutation file for {', '.join(missing)} (tests/mutations/<id>.yaml). Have one: {', '.join(available) or 'none'}")
+    summaries = []
+    for aid in ids:
+        typer.echo(f"== {aid} ==")
+        try:
+            results = run_suite(aid, root=root)
+        except MutationSuiteError as exc:
+            _fail(str(exc))
+        for r in results:
+            if verbose or not r.ok:
+                typer.echo(format_result(r))
+        summaries.append(summarize(aid, results))
+        s = summaries[-1]
+        typer.echo(f"{s.functions} functions, {s.alternatives} correct alternatives, {s.mistakes} mistakes: "
+                   f"{len(s.false_failures)} false failures, {len(s.surviving_mistakes)} surviving mistakes")
+    device = device_report()
+    machine = {"cpu": device.cpu, "cores": device.cores, "tensorflow": device.tensorflow, "date": date.today().isoformat()}
+    out = out if out.is_absolute() else root / out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(markdown(summaries, machine))
+    typer.echo(f"  markdown: {out}")
+    if any(s.false_failures or s.surviving_mistakes for s in summaries):
+        _fail("Some test cells give the wrong verdict; see the cases above.")
+
+
 def main() -> None:
     try:
         app()

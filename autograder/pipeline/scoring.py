@@ -89,5 +89,13 @@ def read_scores(db_url: str, assignment: str, notebook_id: str, student: str, or
         grades = {g.name: g for g in gb.find_submission_notebook(notebook_id, assignment, student).grades}
         ordered = [name for name in order if name in grades] + sorted(set(grades) - set(order))
         return [
-            CellScore(name, grades[name].score, grades[name].max_score, grades[name].cell_type == "code", failures.get(name, "")) for name in ordered
+            CellScore(name, _points(grades[name]), grades[name].max_score, grades[name].cell_type == "code", failures.get(name, ""))
+            for name in ordered
         ]
+
+
+def _points(grade) -> float | None:
+    """nbgrader's score, or ``None`` for a written answer that still waits for a person."""
+    if grade.cell_type != "code" and grade.needs_manual_grade and grade.manual_score is None:
+        return None
+    return grade.score
