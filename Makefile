@@ -61,13 +61,14 @@ data: $(STAMP)
 demo: setup
 	$(BIN)/dlcourse demo
 
-test: setup
+test: setup lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Pure logic only (no kernels, no TensorFlow, no real data): under 2 minutes on 2 cores.
 test-fast: setup
 	$(BIN)/python -m pytest -m "not slow and not kernel and not tensorflow and not data" $(PYTEST_ARGS)
 
+# Part of `make test`: ruff's linter and formatter (config in pyproject.toml) over the package and tests.
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

@@ -9,15 +9,14 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
-from typing import List, Optional
 
 import typer
 
 from .course import CourseNotFoundError, assignment_ids, find_course_root
+from .pipeline.sandbox import CELL_TIMEOUT
 
 app = typer.Typer(
-    help="Deep-learning course kit: data, releases, answer keys and autograding.\n\n"
-    "Example: dlcourse demo",
+    help="Deep-learning course kit: data, releases, answer keys and autograding.\n\nExample: dlcourse demo",
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode=None,
@@ -36,7 +35,7 @@ def _root() -> Path:
         _fail(str(exc))
 
 
-def _select(root: Path, requested: Optional[List[str]]) -> list[str]:
+def _select(root: Path, requested: list[str] | None) -> list[str]:
     known = assignment_ids(root)
     if not requested:
         return known
@@ -48,7 +47,7 @@ def _select(root: Path, requested: Optional[List[str]]) -> list[str]:
 
 @app.command()
 def data(
-    name: Optional[List[str]] = typer.Option(None, "--name", "-n", help="Data set(s) to check (default: all in datasets/manifest.json)."),
+    name: list[str] | None = typer.Option(None, "--name", "-n", help="Data set(s) to check (default: all in datasets/manifest.json)."),
     copy: bool = typer.Option(True, help="Copy verified files into datasets/<name>/ so later loads need nothing else."),
 ) -> None:
     """Find, verify (SHA-256) and cache the course's data sets.
@@ -73,7 +72,8 @@ def data(
                 typer.secho(
                     f"! {dataset} is optional ({specs[dataset].used_by}) and was not found; "
                     f"`dlcourse data --name {dataset}` lists where it looked and how to add it.",
-                    fg=typer.colors.YELLOW, err=True,
+                    fg=typer.colors.YELLOW,
+                    err=True,
                 )
             continue
         where = copy_to_course_cache(found, root) if copy else found.directory
@@ -84,7 +84,7 @@ def data(
 
 
 @app.command()
-def release(assignments: Optional[List[str]] = typer.Argument(None, help="Assignment ids (default: all).")) -> None:
+def release(assignments: list[str] | None = typer.Argument(None, help="Assignment ids (default: all).")) -> None:
     """Generate the student release in assignments/ and prove it leaks no solution or hidden test.
 
     Example: dlcourse release 01_logistic_regression
@@ -103,7 +103,7 @@ def release(assignments: Optional[List[str]] = typer.Argument(None, help="Assign
 
 @app.command()
 def solve(
-    assignments: Optional[List[str]] = typer.Argument(None, help="Assignment ids (default: all)."),
+    assignments: list[str] | None = typer.Argument(None, help="Assignment ids (default: all)."),
     execute: bool = typer.Option(False, help="Also run the answer key so it holds outputs and plots (minutes per assignment)."),
 ) -> None:
     """Generate the reference answer keys in solutions/.
@@ -127,6 +127,7 @@ def _grade_and_report(root: Path, submissions: Path, out: Path, options=None) ->
     from tqdm.auto import tqdm
 
     from .pipeline.grade import grade_batch
+    from .pipeline.nbgrader_setup import db_url
     from .pipeline.release import PipelineError
     from .pipeline.report import summary_table, write_reports
     from .pipeline.sandbox import describe
@@ -138,6 +139,7 @@ def _grade_and_report(root: Path, submissions: Path, out: Path, options=None) ->
         except RuntimeError as exc:
             _fail(str(exc))
     with tqdm(desc="grading", unit="submission", dynamic_ncols=True) as bar:
+
         def done(sub):
             bar.update(1)
             bar.set_postfix_str(f"{sub.student}/{sub.assignment}: {sub.status}{' (unchanged)' if sub.skipped else ''}")
@@ -146,13 +148,15 @@ def _grade_and_report(root: Path, submissions: Path, out: Path, options=None) ->
             subs = grade_batch(root, submissions, out, on_done=done, options=options, on_start=lambda n: setattr(bar, "total", n))
         except (PipelineError, FileNotFoundError, ValueError, RuntimeError) as exc:
             _fail(str(exc))
-    paths = write_reports(subs, out, f"sqlite:///{out / 'gradebook.db'}")
+    paths = write_reports(subs, out, db_url(out))
     typer.echo("\n" + summary_table(subs) + "\n")
     elapsed = time.perf_counter() - start
     counts = Counter(s.status for s in subs)
     skipped = sum(1 for s in subs if s.skipped)
-    typer.echo(f"Graded {len(subs) - skipped} submission(s) in {elapsed:.0f} s ({skipped} unchanged since the last run, reused): "
-               + ", ".join(f"{n} {status}" for status, n in counts.most_common()))
+    typer.echo(
+        f"Graded {len(subs) - skipped} submission(s) in {elapsed:.0f} s ({skipped} unchanged since the last run, reused): "
+        + ", ".join(f"{n} {status}" for status, n in counts.most_common())
+    )
     for label, path in paths.items():
         typer.echo(f"  {label}: {path}")
     return subs
@@ -162,16 +166,24 @@ def _grade_and_report(root: Path, submissions: Path, out: Path, options=None) ->
 def grade(
     submissions: Path = typer.Argument(..., help="Folder of <student>/<assignment>.ipynb (or <student>.zip), or an LMS zip."),
     out: Path = typer.Option(Path("build/grading"), "--out", "-o", help="Work folder: gradebook, autograded notebooks, feedback, reports."),
-    workers: Optional[int] = typer.Option(None, "--workers", "-j", help="Submissions graded at once, each in its own process and kernel (default: one per core)."),
-    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address (tcp://host:8786): grade on its workers instead of local processes."),
+    workers: int | None = typer.Option(
+        None, "--workers", "-j", help="Submissions graded at once, each in its own process and kernel (default: one per core)."
+    ),
+    scheduler: str | None = typer.Option(
+        None, "--scheduler", help="Dask scheduler address (tcp://host:8786): grade on its workers instead of local processes."
+    ),
     force: bool = typer.Option(False, "--force", help="Regrade every submission, even those unchanged since the last run."),
     sandbox: str = typer.Option("auto", "--sandbox", help="auto (bubblewrap if it works here), bwrap (required) or limits (resource limits only)."),
     memory_mb: int = typer.Option(4096, "--memory-mb", help="Memory limit per submission's kernel (RLIMIT_DATA)."),
     cpu_seconds: int = typer.Option(3600, "--cpu-seconds", help="CPU-time limit per submission's kernel."),
-    cell_timeout: int = typer.Option(1200, "--cell-timeout", help="Seconds per cell."),
-    threads: int = typer.Option(0, "--threads", help="Cap each kernel's TensorFlow/OpenMP/BLAS threads (0: every core; try cores / workers for large batches)."),
+    cell_timeout: int = typer.Option(CELL_TIMEOUT, "--cell-timeout", help="Seconds per cell."),
+    threads: int = typer.Option(
+        0, "--threads", help="Cap each kernel's TensorFlow/OpenMP/BLAS threads (0: every core; try cores / workers for large batches)."
+    ),
     notebook_timeout: int = typer.Option(3600, "--notebook-timeout", help="Seconds per notebook."),
-    show_hidden_tests: bool = typer.Option(False, "--show-hidden-tests", help="Show hidden tests' source in the students' feedback (hidden by default)."),
+    show_hidden_tests: bool = typer.Option(
+        False, "--show-hidden-tests", help="Show hidden tests' source in the students' feedback (hidden by default)."
+    ),
 ) -> None:
     """Autograde a batch of submissions in parallel, sandboxed; write the gradebook CSV, feedback, statistics and charts.
 
@@ -182,7 +194,9 @@ def grade(
 
     if sandbox not in ("auto", "bwrap", "limits"):
         _fail("--sandbox must be auto, bwrap or limits")
-    settings = SandboxSettings(mode=sandbox, memory_mb=memory_mb, cpu_seconds=cpu_seconds, cell_timeout=cell_timeout, notebook_timeout=notebook_timeout, threads=threads)
+    settings = SandboxSettings(
+        mode=sandbox, memory_mb=memory_mb, cpu_seconds=cpu_seconds, cell_timeout=cell_timeout, notebook_timeout=notebook_timeout, threads=threads
+    )
     options = GradingOptions(workers=workers, scheduler=scheduler, force=force, sandbox=settings, show_hidden_tests=show_hidden_tests)
     root = _root()
     _grade_and_report(root, submissions.expanduser().resolve(), out.resolve(), options)
@@ -242,8 +256,8 @@ def demo(out: Path = typer.Option(Path("build/demo"), "--out", "-o", help="Where
 
 @app.command()
 def bench(
-    assignments: Optional[List[str]] = typer.Argument(None, help="Assignment ids (default: all)."),
-    seeds: List[int] = typer.Option([0], "--seed", "-s", help="Seeds to run each notebook with (repeat the option)."),
+    assignments: list[str] | None = typer.Argument(None, help="Assignment ids (default: all)."),
+    seeds: list[int] = typer.Option([0], "--seed", "-s", help="Seeds to run each notebook with (repeat the option)."),
     mnist: bool = typer.Option(True, help="Also run the same notebooks on MNIST when it is available."),
     grading: bool = typer.Option(True, help="Also time grading one submission of each assignment."),
     quick: bool = typer.Option(False, help="CI-sized: assignment 01 only, one seed, no MNIST, no grading timing."),
@@ -274,12 +288,24 @@ def bench(
         except DataNotFoundError:
             typer.secho("MNIST is not available here: running on Fashion-MNIST only.", fg=typer.colors.YELLOW)
     device = device_report()
-    machine = {"device": device.device, "cpu": device.cpu, "cores": device.cores, "gpus": device.gpus,
-               "tensorflow": device.tensorflow, "keras": device.keras, "date": date.today().isoformat()}
+    machine = {
+        "device": device.device,
+        "cpu": device.cpu,
+        "cores": device.cores,
+        "gpus": device.gpus,
+        "tensorflow": device.tensorflow,
+        "keras": device.keras,
+        "date": date.today().isoformat(),
+    }
     notebooks = {aid: next((root / "solutions" / aid).glob("*.ipynb")) for aid in ids}
     # MNIST runs swap the data set under the notebook; one that never loads Fashion-MNIST would only repeat itself
-    plan = [(aid, dataset, seed) for aid in ids for dataset in datasets for seed in seeds
-            if dataset == "fashion_mnist" or "load_fashion_mnist" in notebooks[aid].read_text()]
+    plan = [
+        (aid, dataset, seed)
+        for aid in ids
+        for dataset in datasets
+        for seed in seeds
+        if dataset == "fashion_mnist" or "load_fashion_mnist" in notebooks[aid].read_text()
+    ]
     runs = []
     for aid, dataset, seed in tqdm(plan, desc="answer keys", unit="notebook"):
         notebook = notebooks[aid]
@@ -299,7 +325,7 @@ def bench(
 def bench_grading(
     assignment: str = typer.Argument("01_logistic_regression", help="The assignment whose example class is cycled."),
     submissions: int = typer.Option(16, "--submissions", "-n", help="How many submissions to generate (few leave a core idle at the end)."),
-    workers: List[int] = typer.Option([1, 2], "--workers", "-w", help="Worker counts to time (repeat the option)."),
+    workers: list[int] = typer.Option([1, 2], "--workers", "-w", help="Worker counts to time (repeat the option)."),
     nbgrader: bool = typer.Option(True, help="Also time plain sequential `nbgrader autograde`."),
     out: Path = typer.Option(Path("benchmarks"), "--out", "-o", help="Folder for grading_throughput.json/.md."),
 ) -> None:
@@ -317,8 +343,7 @@ def bench_grading(
     [aid] = _select(root, [assignment])
     device = device_report()
     machine = {"cpu": device.cpu, "cores": device.cores, "date": date.today().isoformat()}
-    record = measure(root, aid, submissions, workers, nbgrader,
-                     on_progress=lambda label: typer.echo(f"grading {submissions} submissions: {label} …"))
+    record = measure(root, aid, submissions, workers, nbgrader, on_progress=lambda label: typer.echo(f"grading {submissions} submissions: {label} …"))
     out.mkdir(parents=True, exist_ok=True)
     (out / "grading_throughput.json").write_text(json.dumps({"machine": machine, **record}, indent=1) + "\n")
     text = markdown(machine, record)
@@ -331,7 +356,7 @@ def bench_grading(
 
 @app.command()
 def verdicts(
-    assignments: Optional[List[str]] = typer.Argument(None, help="Assignment ids (default: every one with a tests/mutations/<id>.yaml)."),
+    assignments: list[str] | None = typer.Argument(None, help="Assignment ids (default: every one with a tests/mutations/<id>.yaml)."),
     out: Path = typer.Option(Path("benchmarks/verdicts.md"), "--out", "-o", help="Where the table goes."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Print every case, not only the unexpected ones."),
 ) -> None:
@@ -362,8 +387,10 @@ def verdicts(
                 typer.echo(format_result(r))
         summaries.append(summarize(aid, results))
         s = summaries[-1]
-        typer.echo(f"{s.functions} functions, {s.alternatives} correct alternatives, {s.mistakes} mistakes: "
-                   f"{len(s.false_failures)} false failures, {len(s.surviving_mistakes)} surviving mistakes")
+        typer.echo(
+            f"{s.functions} functions, {s.alternatives} correct alternatives, {s.mistakes} mistakes: "
+            f"{len(s.false_failures)} false failures, {len(s.surviving_mistakes)} surviving mistakes"
+        )
     device = device_report()
     machine = {"cpu": device.cpu, "cores": device.cores, "tensorflow": device.tensorflow, "date": date.today().isoformat()}
     out = out if out.is_absolute() else root / out

@@ -27,7 +27,7 @@ def plot_history(histories: Mapping[str, object] | object, metrics: Sequence[str
     if not isinstance(histories, Mapping) or "loss" in histories:
         histories = {"": histories}
     fig, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 3.6), squeeze=False)
-    for ax, metric in zip(axes[0], metrics):
+    for ax, metric in zip(axes[0], metrics, strict=False):
         for i, (label, history) in enumerate(histories.items()):
             values = getattr(history, "history", history)
             color = f"C{i}"

@@ -152,8 +152,9 @@ def load_suite(assignment: str, root: Path | None = None) -> Suite:
                 for grade_id in case_tests:
                     if grade_id not in cells:
                         raise MutationSuiteError(f"{path}: {function}/{name}: no test cell {grade_id!r} in {notebook.name}")
-                cases.append(Case(assignment, function, kind, name, body["code"], case_tests, solution_cells,
-                                  body.get("message"), body.get("skip_reason")))
+                cases.append(
+                    Case(assignment, function, kind, name, body["code"], case_tests, solution_cells, body.get("message"), body.get("skip_reason"))
+                )
     return Suite(assignment, setup, cells, cases, notebook.parent)
 
 
@@ -180,6 +181,7 @@ def _notebook_context(folder: Path):
         yield
         try:
             import matplotlib.pyplot as plt
+
             plt.close("all")
         except ImportError:  # pragma: no cover
             pass
@@ -193,8 +195,7 @@ def setup_namespace(suite: Suite) -> dict:
             try:
                 _exec(suite.cells[grade_id], namespace, f"{suite.assignment}:{grade_id}")
             except Exception as exc:
-                raise MutationSuiteError(
-                    f"{suite.assignment}: setup cell {grade_id!r} raised {error_message(exc)}") from exc
+                raise MutationSuiteError(f"{suite.assignment}: setup cell {grade_id!r} raised {error_message(exc)}") from exc
     return namespace
 
 
@@ -270,14 +271,18 @@ def markdown(summaries: list[Summary], machine: dict) -> str:
         "|---|---:|---:|---:|---:|---:|",
     ]
     for s in summaries:
-        lines.append(f"| {s.assignment} | {s.functions} | {s.alternatives} | {s.mistakes} | "
-                     f"{len(s.false_failures)} | {len(s.surviving_mistakes)} |")
-    lines.append(f"| **total** | {sum(s.functions for s in summaries)} | {sum(s.alternatives for s in summaries)} | "
-                 f"{sum(s.mistakes for s in summaries)} | {sum(len(s.false_failures) for s in summaries)} | "
-                 f"{sum(len(s.surviving_mistakes) for s in summaries)} |")
-    problems = [(s.assignment, kind, name) for s in summaries
-                for kind, names in (("false failure", s.false_failures), ("surviving mistake", s.surviving_mistakes))
-                for name in names]
+        lines.append(f"| {s.assignment} | {s.functions} | {s.alternatives} | {s.mistakes} | {len(s.false_failures)} | {len(s.surviving_mistakes)} |")
+    lines.append(
+        f"| **total** | {sum(s.functions for s in summaries)} | {sum(s.alternatives for s in summaries)} | "
+        f"{sum(s.mistakes for s in summaries)} | {sum(len(s.false_failures) for s in summaries)} | "
+        f"{sum(len(s.surviving_mistakes) for s in summaries)} |"
+    )
+    problems = [
+        (s.assignment, kind, name)
+        for s in summaries
+        for kind, names in (("false failure", s.false_failures), ("surviving mistake", s.surviving_mistakes))
+        for name in names
+    ]
     if problems:
         lines += ["", "## Cases to fix", ""] + [f"- {a}: {kind} `{name}`" for a, kind, name in problems]
     return "\n".join(lines) + "\n"
@@ -304,8 +309,10 @@ def main(argv: list[str] | None = None) -> int:
     for r in results:
         print(format_result(r))
     s = summarize(args.assignment, results)
-    print(f"{len(results)} cases ({s.alternatives} correct, {s.mistakes} mistakes): "
-          f"{len(s.false_failures)} false failures, {len(s.surviving_mistakes)} surviving mistakes")
+    print(
+        f"{len(results)} cases ({s.alternatives} correct, {s.mistakes} mistakes): "
+        f"{len(s.false_failures)} false failures, {len(s.surviving_mistakes)} surviving mistakes"
+    )
     return 1 if s.false_failures or s.surviving_mistakes else 0
 
 

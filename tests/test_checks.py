@@ -2,8 +2,16 @@ import numpy as np
 import pytest
 
 from autograder.checks import (
-    ArchitectureError, ArrayMismatch, GradientCheckError, check_accuracy, check_architecture, check_close,
-    check_gradient, diagnose_gradient, gradient_check, numerical_gradient,
+    ArchitectureError,
+    ArrayMismatch,
+    GradientCheckError,
+    check_accuracy,
+    check_architecture,
+    check_close,
+    check_gradient,
+    diagnose_gradient,
+    gradient_check,
+    numerical_gradient,
 )
 from autograder.checks.accuracy import AccuracyError, wilson_interval
 
@@ -17,6 +25,7 @@ def mse_problem(seed=0, N=8, D=3):
 
 
 # ---------------------------------------------------------------- gradients
+
 
 def test_numerical_gradient_of_array_valued_function():
     x = np.random.default_rng(1).normal(size=(3, 4))
@@ -82,6 +91,7 @@ def test_other_constant_factor_and_unrelated_error():
 
 # ---------------------------------------------------------------- arrays
 
+
 def test_check_close_messages():
     check_close([1.0, 2.0], np.array([1.0, 2.0 + 1e-9]), quiet=True)
     assert check_close([1.0], [1.0], quiet=True) is None
@@ -97,6 +107,7 @@ def test_check_close_messages():
 
 # ---------------------------------------------------------------- architecture
 
+
 @pytest.fixture(scope="module")
 def keras():
     from autograder.runtime import quiet
@@ -108,13 +119,15 @@ def keras():
 
 
 def lenet_like(keras, padding):
-    return keras.Sequential([
-        keras.Input(shape=(28, 28, 1)),
-        keras.layers.Conv2D(6, 5, padding=padding, activation="relu"),
-        keras.layers.MaxPooling2D(2),
-        keras.layers.Flatten(),
-        keras.layers.Dense(10, activation="softmax"),
-    ])
+    return keras.Sequential(
+        [
+            keras.Input(shape=(28, 28, 1)),
+            keras.layers.Conv2D(6, 5, padding=padding, activation="relu"),
+            keras.layers.MaxPooling2D(2),
+            keras.layers.Flatten(),
+            keras.layers.Dense(10, activation="softmax"),
+        ]
+    )
 
 
 SPEC = [
@@ -163,6 +176,7 @@ def test_architecture_wrong_activation(keras):
 
 # ---------------------------------------------------------------- accuracy
 
+
 def test_wilson_interval_contains_estimate():
     low, high = wilson_interval(840, 1000)
     assert low < 0.84 < high and high - low < 0.05
@@ -192,6 +206,7 @@ def test_check_accuracy_evaluates_a_keras_model(keras):
 
 
 # ---------------------------------------------------------------- regression
+
 
 def test_check_mse_ceiling_and_baseline(capsys):
     from autograder.checks import check_mse

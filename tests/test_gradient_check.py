@@ -91,7 +91,7 @@ def test_wrong_gradients_still_fail(mistake):
 
 def test_transposes_still_fail():
     rng = np.random.default_rng(5)
-    for n in range(20):
+    for _n in range(20):
         A, W = rng.normal(size=(4, 3)), rng.normal(size=(3, 3))
         grad = A.T @ np.cos(A @ W) / 4
         with pytest.raises(GradientCheckError, match="transpose"):

@@ -182,8 +182,14 @@ def test_02_activations(name, shape, scale):
 def test_02_networks_against_the_reference():
     ns = key("02_backprop")
     rng = np.random.default_rng(8)
-    configs = [([3, 11, 4], "relu", 9, "two"), ([6, 5, 2], "relu", 2, "two"), ([3, 4, 4, 4, 2], "tanh", 7, "mlp"),
-               ([6, 5, 3], "sigmoid", 3, "mlp"), ([2, 9, 8, 7, 6, 4], "relu", 5, "mlp"), ([4, 3], "relu", 4, "mlp")]
+    configs = [
+        ([3, 11, 4], "relu", 9, "two"),
+        ([6, 5, 2], "relu", 2, "two"),
+        ([3, 4, 4, 4, 2], "tanh", 7, "mlp"),
+        ([6, 5, 3], "sigmoid", 3, "mlp"),
+        ([2, 9, 8, 7, 6, 4], "relu", 5, "mlp"),
+        ([4, 3], "relu", 4, "mlp"),
+    ]
     for draw in range(DRAWS):
         for sizes, activation, N, kind in configs:
             params = ns["random_params"](sizes, seed=draw)
@@ -221,7 +227,7 @@ def test_02_momentum_and_train_sgd():
 
     def least_squares(params, X, y):
         residual = X @ params["w"] + params["b"] - y
-        return 0.5 * float(np.mean(residual ** 2)), {"w": X.T @ residual / len(X), "b": np.array([residual.mean()])}
+        return 0.5 * float(np.mean(residual**2)), {"w": X.T @ residual / len(X), "b": np.array([residual.mean()])}
 
     for draw in range(DRAWS):
         ph = {"a": rng.normal(size=(3, 2)), "b": rng.normal(size=4)}
@@ -248,8 +254,17 @@ def test_02_momentum_and_train_sgd():
                 check_close(p[k], ref[k], rtol=1e-9, atol=1e-12, quiet=True)
             check_close(hist[-1], least_squares(ref, X, y)[0], rtol=1e-9, quiet=True)
         seen = []
-        ns["train_sgd"](lambda p, Xb, yb: (seen.append(len(Xb)) if len(Xb) < 24 else None) or least_squares(p, Xb, yb),
-                        {"w": np.zeros(3), "b": np.zeros(1)}, X, y, learning_rate=0.01, momentum=0.9, epochs=3, batch_size=10, seed=draw)
+        ns["train_sgd"](
+            lambda p, Xb, yb: (seen.append(len(Xb)) if len(Xb) < 24 else None) or least_squares(p, Xb, yb),
+            {"w": np.zeros(3), "b": np.zeros(1)},
+            X,
+            y,
+            learning_rate=0.01,
+            momentum=0.9,
+            epochs=3,
+            batch_size=10,
+            seed=draw,
+        )
         assert seen == [10, 10, 4] * 3
 
 
@@ -259,14 +274,18 @@ def test_02_finite_differences_perceptron_and_norms():
     for draw in range(DRAWS):
         v = {"v": rng.normal(scale=1.5, size=(2, 2))}
         v0 = v["v"].copy()
-        check_close(ns["finite_difference_gradients"](lambda: float(np.sum(v["v"] ** 3)), v)["v"], 3 * v0 ** 2, rtol=1e-8, quiet=True)
-        check_close(ns["finite_difference_gradients"](lambda: float(np.sum(v["v"] ** 3)), v, h=1e-3)["v"], 3 * v0 ** 2 + 1e-6, rtol=1e-9, quiet=True)
+        check_close(ns["finite_difference_gradients"](lambda: float(np.sum(v["v"] ** 3)), v)["v"], 3 * v0**2, rtol=1e-8, quiet=True)
+        check_close(ns["finite_difference_gradients"](lambda: float(np.sum(v["v"] ** 3)), v, h=1e-3)["v"], 3 * v0**2 + 1e-6, rtol=1e-9, quiet=True)
         Xh = rng.normal(size=(40, 3))
         margin = Xh @ rng.normal(size=3) - rng.normal(scale=0.5)
         Xh, yh = Xh[np.abs(margin) > 0.2], (margin[np.abs(margin) > 0.2] > 0).astype(np.int64)
         check_close(ns["perceptron_predict"](ns["perceptron_train"](Xh, yh, epochs=1000), Xh), yh, quiet=True)
         params = ns["random_params"]([3, 5, 4, 2], seed=draw)
         X, y = rng.normal(size=(6, 3)), rng.integers(0, 2, 6)
-        expected = [np.linalg.norm(ns["numerical_gradient"](lambda W: float(reference_loss_stack({**params, f"W{l}": W}, X, y, "tanh")),
-                                                             params[f"W{l}"].copy())) for l in (1, 2, 3)]
+        expected = [
+            np.linalg.norm(
+                ns["numerical_gradient"](lambda W: float(reference_loss_stack({**params, f"W{l}": W}, X, y, "tanh")), params[f"W{l}"].copy())
+            )
+            for l in (1, 2, 3)
+        ]
         check_close(ns["layer_gradient_norms"](params, X, y, "tanh"), expected, rtol=1e-6, quiet=True)

@@ -39,6 +39,7 @@ def key(assignment: str, *cells: str) -> dict:
 
 # ----------------------------------------------------------------------------------------- 05: dropout
 
+
 def test_dropout_forward_hidden_checks_on_1000_draws():
     dropout_forward = key("05_regularization", "dropout")["dropout_forward"]
     rng = np.random.default_rng(50_001)
@@ -50,7 +51,7 @@ def test_dropout_forward_hidden_checks_on_1000_draws():
         kept = outh != 0
         assert abs(kept.mean() - (1 - rate)) < 0.015, (rate, kept.mean())
         assert np.allclose(outh[kept], xh[kept] / (1 - rate), rtol=1e-5, atol=1e-8)  # check_close's test, without its messages
-        tol = np.sqrt(np.log(2e10) * np.sum(xh ** 2) / 2) / (xh.size * (1 - rate))
+        tol = np.sqrt(np.log(2e10) * np.sum(xh**2) / 2) / (xh.size * (1 - rate))
         assert abs(outh.mean() - xh.mean()) < tol, (rate, outh.mean(), xh.mean(), tol)
 
 
@@ -77,11 +78,18 @@ def test_dropout_backward_hidden_checks_on_1000_draws():
         check_close(dropout_backward(dh, (mask_h, rate, True)), dh * mask_h, name="given cache", quiet=True)
         seed = int(rng.integers(2**32))
         _, cacheh = dropout_forward(xh, rate, True, np.random.default_rng(seed))
-        check_gradient(lambda x_: dropout_forward(x_, rate, True, np.random.default_rng(seed))[0], xh,
-                       dropout_backward(dh, cacheh), dout=dh, name="dropout gradient", quiet=True)
+        check_gradient(
+            lambda x_: dropout_forward(x_, rate, True, np.random.default_rng(seed))[0],
+            xh,
+            dropout_backward(dh, cacheh),
+            dout=dh,
+            name="dropout gradient",
+            quiet=True,
+        )
 
 
 # ----------------------------------------------------------------------------------------- 05: batch norm
+
 
 @pytest.mark.parametrize("lead", [(8, 6, 6), (5,), (3, 4, 4), (16,)])
 def test_batchnorm_hidden_checks_on_1000_draws(lead):
@@ -94,13 +102,20 @@ def test_batchnorm_hidden_checks_on_1000_draws(lead):
     for _ in range(DRAWS // 4):
         C = int(rng.integers(1, 6))
         loc, scale = rng.uniform(-5, 5, size=C), rng.uniform(0.05, 5, size=C)
-        draws.append({
-            "C": C, "gamma": rng.normal(size=C), "beta": rng.normal(size=C),
-            "x": [loc + scale * rng.normal(size=(*lead, C)) for _ in range(2)],
-            "mean_run": rng.normal(size=C), "var_run": rng.uniform(0.5, 2, size=C), "x_inf": rng.normal(size=(*lead, C)),
-            "eps": float(rng.choice([1e-3, 1e-2, 1e-5])), "momentum": float(rng.choice([0.99, 0.9, 0.5])),
-        })
-    cat = lambda key_, i=None: np.concatenate([d[key_] if i is None else d[key_][i] for d in draws], axis=-1)
+        draws.append(
+            {
+                "C": C,
+                "gamma": rng.normal(size=C),
+                "beta": rng.normal(size=C),
+                "x": [loc + scale * rng.normal(size=(*lead, C)) for _ in range(2)],
+                "mean_run": rng.normal(size=C),
+                "var_run": rng.uniform(0.5, 2, size=C),
+                "x_inf": rng.normal(size=(*lead, C)),
+                "eps": float(rng.choice([1e-3, 1e-2, 1e-5])),
+                "momentum": float(rng.choice([0.99, 0.9, 0.5])),
+            }
+        )
+    lambda key_, i=None: np.concatenate([d[key_] if i is None else d[key_][i] for d in draws], axis=-1)
     total = sum(d["C"] for d in draws)
     # Keras takes one eps and momentum per layer: draws are grouped by (eps, momentum) below
     for eps in (1e-3, 1e-2, 1e-5):
@@ -116,18 +131,42 @@ def test_batchnorm_hidden_checks_on_1000_draws(lead):
             states = [{"running_mean": np.zeros(d["C"]), "running_var": np.ones(d["C"])} for d in group]
             for step in range(2):
                 expected = np.asarray(layer(gcat("x", step), training=True))
-                ours = np.concatenate([batchnorm_forward(d["x"][step], d["gamma"], d["beta"], st, True, momentum=momentum, eps=eps)[0]
-                                       for d, st in zip(group, states)], axis=-1)
+                ours = np.concatenate(
+                    [
+                        batchnorm_forward(d["x"][step], d["gamma"], d["beta"], st, True, momentum=momentum, eps=eps)[0]
+                        for d, st in zip(group, states, strict=False)
+                    ],
+                    axis=-1,
+                )
                 check_close(ours, expected, rtol=1e-6, atol=1e-8, name=f"training output {lead}", quiet=True)
-            check_close(np.concatenate([s["running_mean"] for s in states]), layer.moving_mean.numpy(), rtol=1e-6, atol=1e-10,
-                        name="running mean", quiet=True)
-            check_close(np.concatenate([s["running_var"] for s in states]), layer.moving_variance.numpy(), rtol=1e-6, atol=1e-10,
-                        name="running variance", quiet=True)
+            check_close(
+                np.concatenate([s["running_mean"] for s in states]), layer.moving_mean.numpy(), rtol=1e-6, atol=1e-10, name="running mean", quiet=True
+            )
+            check_close(
+                np.concatenate([s["running_var"] for s in states]),
+                layer.moving_variance.numpy(),
+                rtol=1e-6,
+                atol=1e-10,
+                name="running variance",
+                quiet=True,
+            )
             layer.set_weights([gcat("gamma"), gcat("beta"), gcat("mean_run"), gcat("var_run")])
             expected = np.asarray(layer(gcat("x_inf"), training=False))
-            ours = np.concatenate([batchnorm_forward(d["x_inf"], d["gamma"], d["beta"],
-                                                     {"running_mean": d["mean_run"].copy(), "running_var": d["var_run"].copy()},
-                                                     False, momentum=momentum, eps=eps)[0] for d in group], axis=-1)
+            ours = np.concatenate(
+                [
+                    batchnorm_forward(
+                        d["x_inf"],
+                        d["gamma"],
+                        d["beta"],
+                        {"running_mean": d["mean_run"].copy(), "running_var": d["var_run"].copy()},
+                        False,
+                        momentum=momentum,
+                        eps=eps,
+                    )[0]
+                    for d in group
+                ],
+                axis=-1,
+            )
             check_close(ours, expected, rtol=1e-6, atol=1e-8, name=f"inference output {lead}", quiet=True)
     assert total > 0
 
@@ -155,12 +194,13 @@ def test_mc_dropout_hidden_check_on_1000_draws():
 
 # ----------------------------------------------------------------------------------------- 06: recurrent cells
 
+
 def _side_by_side(problems: list[RecurrentProblem]) -> tuple[RecurrentProblem, list[tuple[int, int]]]:
     """One problem running every problem's network at once: block-diagonal weights, inputs and states side by side.
 
     All problems share kind, batch and timesteps. Returns the big problem and each one's (offset, units).
     """
-    kind, (B, T, _) = problems[0].kind, problems[0].x.shape
+    kind, (_B, _T, _) = problems[0].kind, problems[0].x.shape
     k = 4 if kind == "lstm" else 1
     D, N = sum(p.x.shape[2] for p in problems), sum(p.units for p in problems)
     W, U, b = np.zeros((D, k * N)), np.zeros((N, k * N)), np.zeros(k * N)
@@ -169,13 +209,20 @@ def _side_by_side(problems: list[RecurrentProblem]) -> tuple[RecurrentProblem, l
         d, n = p.x.shape[2], p.units
         for g in range(k):
             cols = slice(g * N + on, g * N + on + n)
-            W[od:od + d, cols] = p.kernel[:, g * n:(g + 1) * n]
-            U[on:on + n, cols] = p.recurrent_kernel[:, g * n:(g + 1) * n]
-            b[cols] = p.bias[g * n:(g + 1) * n]
+            W[od : od + d, cols] = p.kernel[:, g * n : (g + 1) * n]
+            U[on : on + n, cols] = p.recurrent_kernel[:, g * n : (g + 1) * n]
+            b[cols] = p.bias[g * n : (g + 1) * n]
         spans.append((on, n))
         od, on = od + d, on + n
-    big = RecurrentProblem(kind, np.concatenate([p.x for p in problems], axis=2), np.concatenate([p.h0 for p in problems], axis=1),
-                           np.concatenate([p.c0 for p in problems], axis=1) if kind == "lstm" else None, W, U, b)
+    big = RecurrentProblem(
+        kind,
+        np.concatenate([p.x for p in problems], axis=2),
+        np.concatenate([p.h0 for p in problems], axis=1),
+        np.concatenate([p.c0 for p in problems], axis=1) if kind == "lstm" else None,
+        W,
+        U,
+        b,
+    )
     return big, spans
 
 
@@ -196,10 +243,10 @@ def _compare_groups(groups, run, outputs):
     for problems in groups.values():
         big, spans = _side_by_side(problems)
         expected = keras_outputs(big)
-        for p, (off, n) in zip(problems, spans):
+        for p, (off, n) in zip(problems, spans, strict=False):
             ours = run(p)
             for name in outputs:
-                check_close(ours[name], expected[name][..., off:off + n], rtol=1e-5, atol=1e-6, name=name, quiet=True)
+                check_close(ours[name], expected[name][..., off : off + n], rtol=1e-5, atol=1e-6, name=name, quiet=True)
             checked += 1
     assert checked == DRAWS
 
@@ -207,14 +254,16 @@ def _compare_groups(groups, run, outputs):
 def test_side_by_side_reference_equals_the_per_draw_reference():
     rng = np.random.default_rng(60_000)
     for kind in ("lstm", "simple_rnn"):
-        problems = [make_recurrent_problem(kind, batch=3, timesteps=5, features=int(rng.integers(1, 6)), units=int(rng.integers(1, 6)),
-                                           seed=s) for s in range(4)]
+        problems = [
+            make_recurrent_problem(kind, batch=3, timesteps=5, features=int(rng.integers(1, 6)), units=int(rng.integers(1, 6)), seed=s)
+            for s in range(4)
+        ]
         big, spans = _side_by_side(problems)
         together = keras_outputs(big)
-        for p, (off, n) in zip(problems, spans):
+        for p, (off, n) in zip(problems, spans, strict=False):
             alone = keras_outputs(p)
             for name, value in alone.items():
-                np.testing.assert_allclose(together[name][..., off:off + n], value, rtol=1e-12, atol=1e-14)
+                np.testing.assert_allclose(together[name][..., off : off + n], value, rtol=1e-12, atol=1e-14)
 
 
 def test_simple_rnn_hidden_check_on_1000_draws():
@@ -236,8 +285,8 @@ def test_lstm_step_hidden_checks_on_1000_draws():
         n = p.units
         (h_next, c_next), cache = ns["lstm_step"](p.x[:, 0], p.h0, p.c0, p.kernel, p.recurrent_kernel, p.bias)
         z = p.x[:, 0] @ p.kernel + p.h0 @ p.recurrent_kernel + p.bias
-        check_close(cache["f"], 1 / (1 + np.exp(-z[:, n:2 * n])), rtol=1e-6, name="cache['f']", quiet=True)
-        check_close(cache["g"], np.tanh(z[:, 2 * n:3 * n]), rtol=1e-6, name="cache['g']", quiet=True)
+        check_close(cache["f"], 1 / (1 + np.exp(-z[:, n : 2 * n])), rtol=1e-6, name="cache['f']", quiet=True)
+        check_close(cache["g"], np.tanh(z[:, 2 * n : 3 * n]), rtol=1e-6, name="cache['g']", quiet=True)
         return {"h_T": h_next, "c_T": c_next}
 
     _compare_groups(groups, run, ("h_T", "c_T"))
@@ -264,6 +313,7 @@ def test_a_few_draws_through_check_rnn_outputs_itself():
 
 
 # ----------------------------------------------------------------------------------------- 06: gradient norms
+
 
 def test_gradient_norms_hidden_check_on_1000_draws():
     """The key against the hidden test's reference, a tape on the model (rtol 1e-4, atol 1e-7), on random LSTMs and inputs.
@@ -295,7 +345,7 @@ def test_gradient_norms_hidden_check_on_1000_draws():
         norms = np.sqrt((tape.gradient(total, xt).numpy() ** 2).sum(axis=-1))
         start = 0
         for xh in inputs:
-            expected = norms[start:start + len(xh)].mean(axis=0)
+            expected = norms[start : start + len(xh)].mean(axis=0)
             start += len(xh)
             check_close(input_gradient_norms(fn, xh), expected, rtol=1e-4, atol=1e-7, name="gradient norms", quiet=True)
             checked += 1

@@ -59,7 +59,8 @@ def test_every_graded_function_is_covered(assignment, root):
 
     nb = nbformat.read(root / "source_notebooks" / assignment / f"{assignment}.ipynb", as_version=4)
     solution_cells = [
-        cell.metadata["nbgrader"]["grade_id"] for cell in nb.cells
+        cell.metadata["nbgrader"]["grade_id"]
+        for cell in nb.cells
         if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("solution") and _defines_function(cell.source)
     ]
     covered = {grade_id for case in SUITES[assignment].cases for grade_id in case.solution_cells}

@@ -8,8 +8,8 @@ fails, so nbgrader scores the cell and the student learns something.
 from .accuracy import AccuracyResult, check_accuracy
 from .architecture import ArchitectureError, LayerSpec, check_architecture, describe_model
 from .arrays import ArrayMismatch, check_close
-from .regression import MSEResult, check_mse, report_mse
 from .gradient import GradientCheckError, check_gradient, diagnose_gradient, gradient_check, numerical_gradient, relative_error
+from .regression import MSEResult, check_mse, report_mse
 
 __all__ = [
     "AccuracyResult",

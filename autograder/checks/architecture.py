@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 LayerSpec = Mapping[str, Any]
 """One expected layer: ``type`` (class name), optional ``output_shape`` (without
@@ -41,12 +42,14 @@ def describe_model(model) -> list[dict[str, Any]]:
         if type(layer).__name__ == "InputLayer":
             continue
         config = layer.get_config()
-        rows.append({
-            "type": type(layer).__name__,
-            "output_shape": _output_shape(layer),
-            "params": layer.count_params() if layer.built else None,
-            "config": {k: _normalise(v) for k, v in config.items()},
-        })
+        rows.append(
+            {
+                "type": type(layer).__name__,
+                "output_shape": _output_shape(layer),
+                "params": layer.count_params() if layer.built else None,
+                "config": {k: _normalise(v) for k, v in config.items()},
+            }
+        )
     return rows
 
 
@@ -111,8 +114,7 @@ def check_architecture(model, expected: Sequence[LayerSpec], *, name: str = "mod
     if first_bad is not None:
         detail = "; ".join(problems[first_bad])
         raise ArchitectureError(
-            f"{name}: layer {first_bad} does not match the specification: {detail}.\n"
-            + _table(expected, actual, problems, first_bad)
+            f"{name}: layer {first_bad} does not match the specification: {detail}.\n" + _table(expected, actual, problems, first_bad)
         )
     if not quiet:
         total = sum(row["params"] or 0 for row in actual)

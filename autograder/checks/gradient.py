@@ -34,8 +34,8 @@ forgotten or doubled mean over the batch), a flipped sign, a transpose, or a gra
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
@@ -134,7 +134,7 @@ def diagnose_gradient(analytic, numeric, batch_size: int | None = None) -> str |
     n = np.asarray(numeric, dtype=np.float64)
     if a.shape != n.shape:
         if a.ndim == 2 and a.T.shape == n.shape and np.allclose(a.T, n, rtol=1e-4, atol=1e-8):
-            return "your gradient is the transpose of the right one (shape {} instead of {})".format(a.shape, n.shape)
+            return f"your gradient is the transpose of the right one (shape {a.shape} instead of {n.shape})"
         return f"your gradient has shape {a.shape} but the parameter has shape {n.shape}: a gradient is shaped like what it differentiates"
     if not np.any(n):
         return None
@@ -217,15 +217,19 @@ def check_gradient(
         print(f"✓ {name}: matches the numerical gradient (relative error beyond finite-difference noise {result.max_relative_error:.2e} < {tol:g})")
 
 
-def gradient_check(f, x, analytic, *, dout=None, h: float = 1e-5, tol: float = 1e-7, batch_size: int | None = None, name: str = "gradient") -> GradientCheck:
+def gradient_check(
+    f, x, analytic, *, dout=None, h: float = 1e-5, tol: float = 1e-7, batch_size: int | None = None, name: str = "gradient"
+) -> GradientCheck:
     """The work of :func:`check_gradient`: returns the :class:`GradientCheck`, raises when it fails."""
     point = np.array(x, dtype=np.float64, copy=True)
     if analytic is None:
         raise GradientCheckError(f"{name}: your gradient is None. Did the backward function forget to `return` it?")
     numeric = numerical_gradient(f, point, dout=dout, h=h)
     if not np.all(np.isfinite(numeric)):
-        raise GradientCheckError(f"{name}: the function being differentiated returns NaN or inf near this point, "
-                                 "so its gradient cannot be checked. Check the forward pass or loss for exp overflow or log(0).")
+        raise GradientCheckError(
+            f"{name}: the function being differentiated returns NaN or inf near this point, "
+            "so its gradient cannot be checked. Check the forward pass or loss for exp overflow or log(0)."
+        )
     a = np.asarray(analytic, dtype=np.float64)
     if a.shape != numeric.shape:
         diagnosis = diagnose_gradient(a, numeric, batch_size)
@@ -239,8 +243,15 @@ def gradient_check(f, x, analytic, *, dout=None, h: float = 1e-5, tol: float = 1
         noise = finite_difference_noise(f, point, numeric, dout=dout, h=h, indices=suspects)
     errors = excess_relative_error(a, numeric, noise, floor)
     worst = tuple(int(i) for i in np.unravel_index(int(np.argmax(errors)), errors.shape)) if errors.size else ()
-    result = GradientCheck(name, float(errors.max()) if errors.size else 0.0, worst, float(a[worst]), float(numeric[worst]), tol,
-                           float(noise[worst]) if errors.size else 0.0)
+    result = GradientCheck(
+        name,
+        float(errors.max()) if errors.size else 0.0,
+        worst,
+        float(a[worst]),
+        float(numeric[worst]),
+        tol,
+        float(noise[worst]) if errors.size else 0.0,
+    )
     if not result.passed:
         diagnosis = diagnose_gradient(a, numeric, batch_size)
         message = (

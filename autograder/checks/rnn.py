@@ -18,8 +18,8 @@ Two groups of helpers:
 from __future__ import annotations
 
 import itertools
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 import numpy as np
 
@@ -28,6 +28,7 @@ from .arrays import ArrayMismatch, check_close
 GATE_ORDER = "ifco"
 GATE_NAMES = {"i": "input gate", "f": "forget gate", "c": "cell candidate", "o": "output gate"}
 OUTPUT_NAMES = ("h_seq", "h_T", "c_T")
+
 
 class RecurrentMismatch(ArrayMismatch):
     pass
@@ -38,6 +39,7 @@ class CudnnIncompatible(AssertionError):
 
 
 # ------------------------------------------------------------ hand-written cells against Keras
+
 
 @dataclass
 class RecurrentProblem:
@@ -141,7 +143,7 @@ def keras_outputs(problem: RecurrentProblem) -> dict[str, np.ndarray]:
     layer.build((None, timesteps, features))
     layer.set_weights([problem.kernel, problem.recurrent_kernel, problem.bias])
     outputs = layer(problem.x, initial_state=initial_state)
-    return {name: np.asarray(keras.ops.convert_to_numpy(value)) for name, value in zip(OUTPUT_NAMES, outputs)}
+    return {name: np.asarray(keras.ops.convert_to_numpy(value)) for name, value in zip(OUTPUT_NAMES, outputs, strict=False)}
 
 
 def _candidates(problem: RecurrentProblem) -> list[tuple[str, dict[str, np.ndarray]]]:
@@ -157,11 +159,13 @@ def _candidates(problem: RecurrentProblem) -> list[tuple[str, dict[str, np.ndarr
         if order == GATE_ORDER:
             continue
         read = ", ".join(order)
-        found.append((
-            f"the gate blocks are read in the gate order {read}; Keras stores the column blocks of kernel, "
-            f"recurrent_kernel and bias as [i | f | c | o] ({', '.join(GATE_NAMES[g] for g in GATE_ORDER)})",
-            lstm_reference(problem, order),
-        ))
+        found.append(
+            (
+                f"the gate blocks are read in the gate order {read}; Keras stores the column blocks of kernel, "
+                f"recurrent_kernel and bias as [i | f | c | o] ({', '.join(GATE_NAMES[g] for g in GATE_ORDER)})",
+                lstm_reference(problem, order),
+            )
+        )
     found += [
         ("the cell candidate uses a sigmoid; it needs tanh (only i, f and o are sigmoid gates)", lstm_reference(problem, candidate=_sigmoid)),
         ("h = o * c is missing the tanh: the new hidden state is o * tanh(c_t)", lstm_reference(problem, squash_cell=False)),
@@ -220,6 +224,7 @@ def check_rnn_outputs(
 
 
 # ------------------------------------------------------------ the fused cuDNN kernel
+
 
 def _activation_name(fn) -> str:
     return getattr(fn, "__name__", repr(fn))
@@ -363,4 +368,3 @@ def check_cudnn_compatible(layer_or_model, *, mask=None, name: str | None = None
     if not quiet:
         where = "a GPU is visible, so it will" if gpu_visible() else "no GPU is visible here, but on one it would"
         print(f"✓ {name}: {len(layers)} recurrent layer(s) meet every cuDNN condition ({where} run fused)")
-

@@ -161,7 +161,9 @@ class SandboxExecute(ProgressExecute):
                     last.text = last.text[: max(0, len(last.text) - (size - self.max_output_chars))]
                     break
                 outs.pop()
-            outs.append(new_output("stream", name="stdout", text=f"\n[output truncated by the grader: more than {self.max_output_chars} characters]\n"))
+            outs.append(
+                new_output("stream", name="stdout", text=f"\n[output truncated by the grader: more than {self.max_output_chars} characters]\n")
+            )
         return out
 
     def _figure_over_cap(self, nbytes: int, outs, replacing: int = 0) -> tuple[str, str] | None:
@@ -212,8 +214,15 @@ class SandboxExecute(ProgressExecute):
         """``display(..., display_id=...).update(fig)``: the new figure replaces the old one; caps still apply."""
         nbytes = _figure_bytes(msg["content"])
         if nbytes:
-            replaced = max((_figure_bytes(self.nb.cells[c].outputs[i]) for c, idx in self._display_id_map.get(display_id, {}).items()
-                            for i in idx if c < len(self.nb.cells) and i < len(self.nb.cells[c].outputs)), default=0)
+            replaced = max(
+                (
+                    _figure_bytes(self.nb.cells[c].outputs[i])
+                    for c, idx in self._display_id_map.get(display_id, {}).items()
+                    for i in idx
+                    if c < len(self.nb.cells) and i < len(self.nb.cells[c].outputs)
+                ),
+                default=0,
+            )
             why = self._figure_over_cap(nbytes, None, replacing=replaced)
             if why is not None:
                 cells = sorted(self._display_id_map.get(display_id, {}))
@@ -297,18 +306,30 @@ class SandboxExecute(ProgressExecute):
             cell.source = original
         timed_out = any(e.kind is EventKind.CELL_TIMED_OUT for e in self._events[events_before:])
         if timed_out and self._deadline - time.monotonic() <= 1:
-            self._fail(cell, index, EventKind.NOTEBOOK_TIMED_OUT, "NotebookTimeout", f"interrupted: the notebook used up its {self.notebook_timeout} s")
+            self._fail(
+                cell, index, EventKind.NOTEBOOK_TIMED_OUT, "NotebookTimeout", f"interrupted: the notebook used up its {self.notebook_timeout} s"
+            )
         if grade and self.integrity and not self._dead:
             nonce_back = integrity.take_nonce(cell, self._nonce)
             has_error = any(o.get("output_type") == "error" for o in cell.outputs)
             if not nonce_back and not has_error:
-                self._fail(cell, index, EventKind.MARKER_MISSING, "IntegrityError",
-                           "the test cell did not run to its end (its completion marker never came back): no points")
+                self._fail(
+                    cell,
+                    index,
+                    EventKind.MARKER_MISSING,
+                    "IntegrityError",
+                    "the test cell did not run to its end (its completion marker never came back): no points",
+                )
             if self._snapshot is not None:
                 changes = integrity.compare(self._snapshot, self._probe())
                 if changes:
-                    self._fail(cell, index, EventKind.ENVIRONMENT_MODIFIED, "IntegrityError",
-                               "the grading environment was modified before this test: " + "; ".join(changes[:5]))
+                    self._fail(
+                        cell,
+                        index,
+                        EventKind.ENVIRONMENT_MODIFIED,
+                        "IntegrityError",
+                        "the grading environment was modified before this test: " + "; ".join(changes[:5]),
+                    )
         return cell, self.resources
 
 

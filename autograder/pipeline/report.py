@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from .intake import Submission
 from .nbgrader_setup import gradebook_warnings_silenced
 
 COLUMNS = [
-    "student", "assignment", "status", "score", "max_score", "auto_score", "auto_max_score",
-    "manual_grading_pending", "failed_tests", "message", "feedback", "file",
+    "student",
+    "assignment",
+    "status",
+    "score",
+    "max_score",
+    "auto_score",
+    "auto_max_score",
+    "manual_grading_pending",
+    "failed_tests",
+    "message",
+    "feedback",
+    "file",
 ]
 
 
@@ -25,12 +35,22 @@ def write_csv(subs: Sequence[Submission], path: Path) -> Path:
         writer = csv.writer(handle)
         writer.writerow(COLUMNS)
         for s in subs:
-            writer.writerow([
-                s.student, s.assignment or "", s.status, _num(s.score), _num(s.max_score), _num(s.auto_score),
-                _num(s.auto_max_score), "yes" if s.manual_pending else "no",
-                "; ".join(grade_id for grade_id, _ in s.failed_tests), s.message.replace("\n", " | "),
-                str(s.feedback or ""), str(s.path),
-            ])
+            writer.writerow(
+                [
+                    s.student,
+                    s.assignment or "",
+                    s.status,
+                    _num(s.score),
+                    _num(s.max_score),
+                    _num(s.auto_score),
+                    _num(s.auto_max_score),
+                    "yes" if s.manual_pending else "no",
+                    "; ".join(grade_id for grade_id, _ in s.failed_tests),
+                    s.message.replace("\n", " | "),
+                    str(s.feedback or ""),
+                    str(s.path),
+                ]
+            )
     return path
 
 
@@ -78,18 +98,26 @@ def question_statistics(db_url: str, subs: Sequence[Submission]) -> list[dict]:
     rows = []
     for (aid, grade_id), scores in sorted(stats.items()):
         common = messages[(aid, grade_id)].most_common(1)
-        rows.append({
-            "assignment": aid, "test": grade_id, "submissions": len(scores), "max_points": scores[0][1],
-            "mean_points": round(sum(a for a, _ in scores) / len(scores), 3),
-            "failure_rate": round(sum(1 for a, m in scores if a < m) / len(scores), 3),
-            "most_common_failure": common[0][0] if common else "", "times": common[0][1] if common else 0,
-        })
+        rows.append(
+            {
+                "assignment": aid,
+                "test": grade_id,
+                "submissions": len(scores),
+                "max_points": scores[0][1],
+                "mean_points": round(sum(a for a, _ in scores) / len(scores), 3),
+                "failure_rate": round(sum(1 for a, m in scores if a < m) / len(scores), 3),
+                "most_common_failure": common[0][0] if common else "",
+                "times": common[0][1] if common else 0,
+            }
+        )
     return rows
 
 
 def write_question_statistics(rows: list[dict], path: Path) -> Path:
     with path.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, ["assignment", "test", "submissions", "max_points", "mean_points", "failure_rate", "most_common_failure", "times"])
+        writer = csv.DictWriter(
+            handle, ["assignment", "test", "submissions", "max_points", "mean_points", "failure_rate", "most_common_failure", "times"]
+        )
         writer.writeheader()
         writer.writerows(rows)
     return path
@@ -160,7 +188,7 @@ def summary_table(subs: Sequence[Submission]) -> str:
         detail = ", ".join(g for g, _ in s.failed_tests) or s.message.splitlines()[0] if (s.failed_tests or s.message) else ""
         rows.append((s.student, s.assignment or "?", s.status, score, "pending" if s.manual_pending else "", detail[:70]))
     widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(str(v).ljust(w) for v, w in zip(row, widths)).rstrip() for row in rows]
+    lines = ["  ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=False)).rstrip() for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
 

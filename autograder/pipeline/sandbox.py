@@ -82,7 +82,9 @@ def bwrap_problem() -> str | None:
     try:
         probe = subprocess.run(
             [exe, "--unshare-net", "--unshare-pid", "--die-with-parent", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "true"],
-            capture_output=True, text=True, timeout=30,
+            capture_output=True,
+            text=True,
+            timeout=30,
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
         return f"bwrap could not run: {exc}"
@@ -111,8 +113,7 @@ def thread_environment(threads: int) -> dict[str, str]:
     is the instructor's choice (``dlcourse grade --threads``), not a default.
     """
     n = str(max(1, threads))
-    return {"TF_NUM_INTRAOP_THREADS": n, "TF_NUM_INTEROP_THREADS": n, "OMP_NUM_THREADS": n,
-            "OPENBLAS_NUM_THREADS": n, "MKL_NUM_THREADS": n}
+    return {"TF_NUM_INTRAOP_THREADS": n, "TF_NUM_INTEROP_THREADS": n, "OMP_NUM_THREADS": n, "OPENBLAS_NUM_THREADS": n, "MKL_NUM_THREADS": n}
 
 
 def describe(settings: SandboxSettings) -> str:
