@@ -1,0 +1,39 @@
+"""The class-scale grading projection (benchmarks/grading_projection.md) from measured times."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from autograder.bench.projection import project, render, write_projection
+
+
+def test_core_hours_and_wall_time_follow_the_stated_model():
+    rows = {r.assignment: r for r in project({"01_logistic_regression": 36.0, "04_cnn": 360.0}, bench_cores=2, pair_speedup=1.8, students=300)}
+    # 300 x 36 s x 2 cores / 1.8 (a light notebook gains from the second worker) = 3.33 core-hours
+    assert rows["01_logistic_regression"].core_hours == pytest.approx(300 * 36 * 2 / 1.8 / 3600)
+    # a CNN notebook saturates both cores: no gain from a second worker
+    assert rows["04_cnn"].core_hours == pytest.approx(300 * 360 * 2 / 3600)
+    # one 2-core machine grades one at a time; 16 cores run 8 at once; 4 such machines 32 at once
+    wall = rows["04_cnn"].wall_hours
+    assert wall["1 x 2 cores"] == pytest.approx(300 * 360 / 3600)
+    assert wall["1 x 16 cores"] == pytest.approx(38 * 360 / 3600)  # ceil(300 / 8) rounds
+    assert wall["4 x 16 cores"] == pytest.approx(10 * 360 / 3600)  # ceil(300 / 32)
+    hours = list(wall.values())
+    assert hours == sorted(hours, reverse=True)
+
+
+def test_the_committed_projection_is_current(root, tmp_path):
+    for name in ("results.json", "grading_throughput.json"):
+        (tmp_path / name).write_text((root / "benchmarks" / name).read_text())
+    fresh = write_projection(tmp_path).read_text()
+    assert fresh == (root / "benchmarks" / "grading_projection.md").read_text(), "run `python -m autograder.bench.projection`"
+    payload = json.loads((tmp_path / "grading_projection.json").read_text())
+    assert {r["assignment"] for r in payload["rows"]} == set(json.loads((root / "benchmarks" / "results.json").read_text())["grading_s"])
+
+
+def test_render_lists_every_assignment_and_a_total():
+    rows = project({"a": 10.0, "b": 20.0}, bench_cores=2, pair_speedup=1.5, students=10)
+    text = render(rows, machine={"cpu": "X", "cores": 2, "date": "2026-01-01"}, pair_speedup=1.5, students=10)
+    assert "| a |" in text and "| b |" in text and "| all | 30 |" in text
