@@ -192,6 +192,109 @@ def test_mc_dropout_hidden_check_on_1000_draws():
         check_close(mc_dropout_predict(plain, x, T), plain(x), rtol=1e-5, atol=1e-6, name="a model without dropout", quiet=True)
 
 
+def _reference_bn(x, gamma, beta, eps):
+    """The forward pass the hidden test of ``batchnorm_backward`` writes, to make the cache it hands the student."""
+    axes = tuple(range(x.ndim - 1))
+    mean, var = x.mean(axis=axes), x.var(axis=axes)
+    x_hat = (x - mean) / np.sqrt(var + eps)
+    return gamma * x_hat + beta, (x_hat, gamma, mean, var, eps)
+
+
+@pytest.mark.parametrize("lead", [(16,), (5, 4, 4), (7,), (2, 3, 3)])
+def test_batchnorm_backward_hidden_check_on_1000_draws(lead):
+    """The key's gradients against Keras's (a tape on ``BatchNormalization``, training mode, float64; rtol 1e-6, atol 1e-9).
+
+    250 draws per leading shape of the hidden test (1,000 in all), each with its own channel count, location, scale,
+    weights, upstream gradient and epsilon; laid side by side as channels, one tape per epsilon.
+    """
+    import keras
+    import tensorflow as tf
+
+    batchnorm_backward = key("05_regularization", "batchnorm_backward")["batchnorm_backward"]
+    rng = np.random.default_rng(50_006 + len(lead) * 100 + lead[0])
+    draws = []
+    for _ in range(DRAWS // 4):
+        C = int(rng.integers(1, 6))
+        x = rng.uniform(-3, 3, size=C) + rng.uniform(0.2, 4, size=C) * rng.normal(size=(*lead, C))
+        draws.append((x, rng.normal(size=C), rng.normal(size=C), rng.normal(size=(*lead, C)), float(rng.choice([1e-3, 1e-2, 1e-5]))))
+    checked = 0
+    for eps in (1e-3, 1e-2, 1e-5):
+        group = [d for d in draws if d[4] == eps]
+        x, gamma, beta, dout = (np.concatenate([d[i] for d in group], axis=-1) for i in range(4))
+        layer = keras.layers.BatchNormalization(epsilon=eps, dtype="float64")
+        layer.build(x.shape)
+        layer.set_weights([gamma, beta, np.zeros(x.shape[-1]), np.ones(x.shape[-1])])
+        xt = tf.constant(x)
+        with tf.GradientTape() as tape:
+            tape.watch(xt)
+            loss = tf.reduce_sum(layer(xt, training=True) * dout)
+        dx, dgamma, dbeta = (np.asarray(g) for g in tape.gradient(loss, [xt, layer.gamma, layer.beta]))
+        start = 0
+        for xh, gh, bh, dh, _ in group:
+            c = slice(start, start + xh.shape[-1])
+            start += xh.shape[-1]
+            dxh, dgh, dbh = batchnorm_backward(dh, _reference_bn(xh, gh, bh, eps)[1])
+            check_close(dbh, dbeta[c], rtol=1e-6, atol=1e-9, name="dbeta", quiet=True)
+            check_close(dgh, dgamma[c], rtol=1e-6, atol=1e-9, name="dgamma", quiet=True)
+            check_close(dxh, dx[..., c], rtol=1e-6, atol=1e-9, name="dx", quiet=True)
+            checked += 1
+    assert checked == DRAWS // 4
+
+
+def test_batchnorm_backward_visible_gradient_checks_on_1000_draws():
+    """The visible test's finite-difference checks (tol 1e-7, noise-aware) on 1,000 random inputs: never a false failure."""
+    batchnorm_backward = key("05_regularization", "batchnorm_backward")["batchnorm_backward"]
+    rng = np.random.default_rng(50_007)
+    for _ in range(DRAWS):
+        lead = (int(rng.integers(2, 13)),) if rng.random() < 0.5 else tuple(int(s) for s in rng.integers(1, 5, size=3))
+        lead = (max(lead[0], 2), *lead[1:])
+        C = int(rng.integers(1, 5))
+        x = rng.uniform(-5, 5, size=C) + rng.uniform(0.1, 5, size=C) * rng.normal(size=(*lead, C))
+        gamma, beta, dout = rng.normal(size=C), rng.normal(size=C), rng.normal(size=(*lead, C))
+        dx, dgamma, dbeta = batchnorm_backward(dout, _reference_bn(x, gamma, beta, 1e-3)[1])
+        check_gradient(lambda b_: _reference_bn(x, gamma, b_, 1e-3)[0], beta.copy(), dbeta, dout=dout, name="dbeta", quiet=True)
+        check_gradient(lambda g_: _reference_bn(x, g_, beta, 1e-3)[0], gamma.copy(), dgamma, dout=dout, name="dgamma", quiet=True)
+        check_close(dx.sum(axis=tuple(range(x.ndim - 1))), np.zeros(C), atol=1e-9, name="dx sums to 0", quiet=True)
+        check_gradient(lambda x_: _reference_bn(x_, gamma, beta, 1e-3)[0], x.copy(), dx, dout=dout, name="dx", quiet=True)
+
+
+# ----------------------------------------------------------------------------------------- 05: MC dropout uncertainty
+
+
+def _entropy_reference(probs):
+    """The hidden test's reference: in bits, converted to nats."""
+    p = np.asarray(probs, dtype=np.float64).mean(axis=0)
+    return -np.sum(p * np.log2(p, out=np.zeros_like(p), where=p > 0), axis=-1) * np.log(2)
+
+
+def test_predictive_entropy_hidden_checks_on_1000_draws():
+    """float64 with exact zeros (rtol 1e-7, atol 1e-10) and float32 (rtol 1e-4, atol 1e-6), as the hidden test draws them."""
+    predictive_entropy = key("05_regularization", "predictive_entropy")["predictive_entropy"]
+    rng = np.random.default_rng(50_008)
+    for _ in range(DRAWS):
+        T, N, C = int(rng.integers(1, 51)), int(rng.integers(1, 41)), int(rng.integers(2, 11))
+        ph = rng.dirichlet(np.full(C, rng.uniform(0.05, 2.0)), size=(T, N))
+        ph[ph < 1e-3] = 0.0
+        ph /= ph.sum(axis=-1, keepdims=True)
+        check_close(predictive_entropy(ph), _entropy_reference(ph), rtol=1e-7, atol=1e-10, name="float64", quiet=True)
+        p32 = rng.dirichlet(np.ones(C), size=(T, N)).astype(np.float32)
+        check_close(predictive_entropy(p32), _entropy_reference(p32), rtol=1e-4, atol=1e-6, name="float32", quiet=True)
+
+
+def test_decile_accuracy_hidden_checks_on_1000_draws():
+    decile_accuracy = key("05_regularization", "decile_accuracy")["decile_accuracy"]
+    rng = np.random.default_rng(50_009)
+    for _ in range(DRAWS):
+        n = 10 * int(rng.integers(1, 201))
+        u = rng.gamma(rng.uniform(0.5, 3.0), size=n)
+        right = rng.random(n) < 1 / (1 + u)
+        rank = np.empty(n, dtype=int)
+        rank[np.argsort(u, kind="stable")] = np.arange(n)
+        expected = np.array([right[rank // (n // 10) == k].mean() for k in range(10)])
+        check_close(decile_accuracy(u, right), expected, atol=1e-12, name="bool", quiet=True)
+        check_close(decile_accuracy(u, right.astype(int)), expected, atol=1e-12, name="0/1", quiet=True)
+
+
 # ----------------------------------------------------------------------------------------- 06: recurrent cells
 
 
