@@ -75,9 +75,7 @@ def render(rows: list[ClassProjection], *, machine: dict, pair_speedup: float, s
         )
     total_core = sum(r.core_hours for r in rows)
     totals = [sum(r.wall_hours[c] for r in rows) for c in clusters]
-    lines.append(
-        f"| all | {sum(r.seconds_per_submission for r in rows):.0f} | {total_core:.1f} | " + " | ".join(f"{h:.2f}" for h in totals) + " |"
-    )
+    lines.append(f"| all | {sum(r.seconds_per_submission for r in rows):.0f} | {total_core:.1f} | " + " | ".join(f"{h:.2f}" for h in totals) + " |")
     return "\n".join(lines) + "\n"
 
 
