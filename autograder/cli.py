@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 import time
+from enum import StrEnum
 from pathlib import Path
 
 import typer
@@ -200,6 +201,56 @@ def grade(
     options = GradingOptions(workers=workers, scheduler=scheduler, force=force, sandbox=settings, show_hidden_tests=show_hidden_tests)
     root = _root()
     _grade_and_report(root, submissions.expanduser().resolve(), out.resolve(), options)
+
+
+class ExportTarget(StrEnum):
+    gradescope = "gradescope"  # an autograder zip for Gradescope's programming assignments
+
+
+class HiddenVisibility(StrEnum):
+    """Gradescope's visibility settings for a test result."""
+
+    after_published = "after_published"
+    hidden = "hidden"
+    visible = "visible"
+    after_due_date = "after_due_date"
+
+
+@app.command()
+def export(
+    target: ExportTarget = typer.Argument(..., help="Where to: gradescope (an autograder zip for Gradescope's programming assignments)."),
+    assignment: str = typer.Argument(..., help="The assignment id, e.g. 01_logistic_regression."),
+    out: Path | None = typer.Option(None, "--out", "-o", help="The zip to write (default: build/gradescope/<id>_autograder.zip)."),
+    hidden_visibility: HiddenVisibility = typer.Option(
+        HiddenVisibility.after_published,
+        "--hidden-visibility",
+        help="When students see the results of test cells with hidden tests.",
+    ),
+    timeout_minutes: int = typer.Option(
+        10, "--timeout-minutes", help="The timeout set in Gradescope's autograder settings (10 by default there, 40 at most)."
+    ),
+    memory_mb: int = typer.Option(4096, "--memory-mb", help="Memory limit of the kernel; keep it below the container memory set in Gradescope."),
+) -> None:
+    """Export an assignment's autograder for Gradescope: setup.sh, run_autograder and the course files, in one zip.
+
+    Example: dlcourse export gradescope 01_logistic_regression --out build/01_autograder.zip
+    """
+    from .pipeline.gradescope import build_zip
+
+    if not 1 <= timeout_minutes <= 40:
+        _fail("--timeout-minutes must be between 1 and 40 (Gradescope's maximum)")
+    root = _root()
+    [aid] = _select(root, [assignment])
+    path = (out or root / "build" / "gradescope" / f"{aid}_autograder.zip").resolve()
+    try:
+        build_zip(root, aid, path, hidden_visibility=hidden_visibility.value, timeout_minutes=timeout_minutes, memory_mb=memory_mb)
+    except (FileNotFoundError, ValueError) as exc:
+        _fail(str(exc))
+    typer.echo(f"✓ Gradescope autograder for {aid} -> {path} ({path.stat().st_size / 1e6:.1f} MB)")
+    typer.echo(
+        "  Upload it on the assignment's Configure Autograder page (Ubuntu 22.04 base image); students submit their .ipynb.\n"
+        f"  Set the autograder timeout to {timeout_minutes} min and enough memory in Gradescope's settings (see the README)."
+    )
 
 
 @app.command()

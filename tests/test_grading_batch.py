@@ -299,8 +299,9 @@ def test_withheld_score_is_the_same_in_feedback_grades_csv_and_nbgrader_export(b
     assert (float(grades["score"]), float(grades["auto_score"]), grades["status"]) == (0, 0, "tampered")
     export = _csv_row(batch["reports"]["nbgrader export"], student_id="flagged")
     assert (float(export["score"]), export["status"]) == (0, "tampered")
-    lms = _csv_row(batch["reports"]["LMS import"], **{"Student ID": "flagged"})
-    assert float(lms["Score"]) == 0
+    canvas = _csv_row(batch["reports"]["Canvas import"], **{"SIS Login ID": "flagged"})
+    assert float(canvas[sub.assignment]) == 0
+    assert float(_csv_row(batch["reports"]["Moodle import"], Username="flagged")[sub.assignment]) == 0
     honest = batch["by"]["good"]  # and an honest submission reads the same everywhere too
     assert float(re.search(r"\(Score: ([\d.]+) /", honest.feedback.read_text()).group(1)) == 10
     assert float(_csv_row(batch["reports"]["nbgrader export"], student_id="good")["score"]) == 10

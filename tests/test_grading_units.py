@@ -13,7 +13,7 @@ from autograder.pipeline import integrity
 from autograder.pipeline.grade import GradingContext, GradingOptions, content_hash
 from autograder.pipeline.intake import Submission
 from autograder.pipeline.model import CellScore, GradingResult, Status
-from autograder.pipeline.report import summary_table, write_csv, write_lms_csv
+from autograder.pipeline.report import summary_table, write_csv
 from autograder.pipeline.sandbox import SandboxSettings, bwrap_command, thread_environment
 
 # ---------------------------------------------------------------- nonce guards
@@ -129,11 +129,6 @@ def test_grades_csv_has_a_row_per_submission_with_its_status(tmp_path):
         ("cat", "invalid", "", "", "no"),
     ]
     assert rows[0]["failed_tests"] == "test_g" and "|" in rows[2]["message"] and "\n" not in rows[2]["message"]
-
-
-def test_lms_csv_lists_only_what_has_a_score(tmp_path):
-    rows = list(csv.DictReader(write_lms_csv(_subs(tmp_path), tmp_path / "lms.csv").open()))
-    assert [(r["Student ID"], r["Score"], r["Max Points"]) for r in rows] == [("ann", "5", "12"), ("ben", "0", "12")]
 
 
 def test_summary_table_names_failing_tests(tmp_path):

@@ -38,7 +38,7 @@ def test_rerun_skips_unchanged_and_force_regrades(tmp_path):
     with paths["question statistics"].open() as handle:
         stats = {r["test"]: r for r in csv.DictReader(handle)}
     assert float(stats["test_f"]["failure_rate"]) == 1.0 and "NotImplementedError" in stats["test_f"]["most_common_failure"]
-    assert paths["question chart"].exists() and paths["LMS import"].exists()
+    assert paths["question chart"].exists() and paths["Canvas import"].exists() and paths["Moodle import"].exists()
 
 
 @pytest.mark.kernel

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -144,14 +145,95 @@ def plot_questions(rows: list[dict], path: Path) -> Path | None:
     return path
 
 
-def write_lms_csv(subs: Sequence[Submission], path: Path) -> Path:
-    """A minimal LMS/Gradescope-style import: one row per student and assignment, score and max."""
-    with path.open("w", newline="") as handle:
+# ---------------------------------------------------------------- LMS gradebook imports
+
+CANVAS_STUDENT_COLUMNS = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
+MOODLE_ID_COLUMN = "Username"
+_CANVAS_DOWNLOAD = re.compile(r"^[^_]+_(?:late_)?(\d+)_\d+_")
+
+
+def _scored(subs: Sequence[Submission]) -> tuple[list[str], list[str], dict[tuple[str, str], Submission]]:
+    """(assignments, students, (student, assignment) -> the scored submission), in order of appearance."""
+    assignments: dict[str, None] = {}
+    students: dict[str, None] = {}
+    scored: dict[tuple[str, str], Submission] = {}
+    for s in subs:
+        if s.assignment and s.max_score:
+            assignments.setdefault(s.assignment)
+            students.setdefault(s.student)
+            scored.setdefault((s.student, s.assignment), s)
+    return list(assignments), list(students), scored
+
+
+def canvas_user_id(sub: Submission) -> str:
+    """Canvas's numeric user id when the file name is Canvas's (``name_123_456_file.ipynb``), else ``""``."""
+    match = _CANVAS_DOWNLOAD.match(Path(sub.path).name)
+    return match.group(1) if match else ""
+
+
+def write_canvas_csv(subs: Sequence[Submission], path: Path) -> Path:
+    """``canvas_grades.csv`` for Canvas's Grades > Import; returns ``path``.
+
+    Columns, as Canvas's importer (``GradebookImporter``) reads them and its own export writes them:
+    ``Student, ID, SIS User ID, SIS Login ID, Section``, then one column per assignment, titled with the
+    assignment id. Canvas accepts the header when column 1 is "Student", column 2 "ID" and the last student
+    column "Section". The second row, ``Points Possible``, gives each assignment's maximum (used for an
+    assignment the import creates). Then one row per student with a score.
+
+    Canvas finds the student by ``ID`` (its numeric user id), else ``SIS User ID``, else ``SIS Login ID``,
+    else by name. ``ID`` is filled in when the notebook came from a Canvas submissions download (file
+    names ``<name>[_late]_<user id>_<submission id>_<file>``); ``SIS Login ID`` (and ``Student``) is the
+    student id the grader used (the folder name or the file name's prefix); ``SIS User ID`` and ``Section``
+    stay empty. An assignment column updates the Canvas assignment with that exact title (or one titled
+    "Title (assignment id)", as in Canvas's export); otherwise Canvas offers to create it.
+
+    A score is the final score (:func:`.scoring.final_score`: withheld points show as 0). A cell is empty
+    where the student has no scored submission for that assignment; Canvas lists every change for review
+    before it applies any.
+    """
+    assignments, students, scored = _scored(subs)
+    with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["Student ID", "Assignment", "Score", "Max Points", "Status"])
-        for s in subs:
-            if s.assignment and s.max_score:
-                writer.writerow([s.student, s.assignment, _num(s.score), _num(s.max_score), s.status])
+        writer.writerow(CANVAS_STUDENT_COLUMNS + assignments)
+        maxima = {aid: next(s.max_score for (_, a), s in scored.items() if a == aid) for aid in assignments}
+        writer.writerow(["Points Possible", "", "", "", ""] + [_num(maxima[aid]) for aid in assignments])
+        for student in students:
+            mine = [scored.get((student, aid)) for aid in assignments]
+            canvas_id = next((canvas_user_id(s) for s in mine if s and canvas_user_id(s)), "")
+            writer.writerow([student, canvas_id, "", student, ""] + [_num(s.score) if s else "" for s in mine])
+    return path
+
+
+def _feedback(sub: Submission) -> str:
+    failed = ", ".join(grade_id for grade_id, _ in sub.failed_tests)
+    parts = [str(sub.status)] + ([f"failed tests: {failed}"] if failed else []) + (["written answers to be graded"] if sub.manual_pending else [])
+    if sub.status != "graded" and sub.message:
+        parts.append(sub.message.splitlines()[0][:200])
+    return "; ".join(parts)
+
+
+def write_moodle_csv(subs: Sequence[Submission], path: Path) -> Path:
+    """``moodle_grades.csv`` for Moodle's Grades > Import > CSV file; returns ``path``.
+
+    Columns: ``Username``, then per assignment a grade column ``<assignment id>`` and a feedback column
+    ``<assignment id> feedback`` (status, failing tests, written answers still to grade). On Moodle's
+    import page map ``Username`` to "username" (or to "ID number" / "Email address" if that is what the
+    student ids are), each grade column to its grade item (or "new grade item") and each feedback column
+    to "Feedback for <grade item>". Moodle stops the whole import at a row whose user it cannot find, so
+    the file has no other rows: one per student with a score, no "Points Possible" row. Scores are the
+    final scores, as in :func:`write_canvas_csv`; an empty cell means no scored submission, and Moodle
+    imports it as "no grade", so map only the columns you mean to import.
+    """
+    assignments, students, scored = _scored(subs)
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow([MOODLE_ID_COLUMN] + [name for aid in assignments for name in (aid, f"{aid} feedback")])
+        for student in students:
+            row = [student]
+            for aid in assignments:
+                s = scored.get((student, aid))
+                row += [_num(s.score), _feedback(s)] if s else ["", ""]
+            writer.writerow(row)
     return path
 
 
@@ -202,7 +284,8 @@ def write_reports(subs: Sequence[Submission], workdir: Path, db_url: str) -> dic
         chart = plot_questions(rows, workdir / "question_failures.png")
         if chart:
             paths["question chart"] = chart
-        paths["LMS import"] = write_lms_csv(subs, workdir / "lms_grades.csv")
+        paths["Canvas import"] = write_canvas_csv(subs, workdir / "canvas_grades.csv")
+        paths["Moodle import"] = write_moodle_csv(subs, workdir / "moodle_grades.csv")
     histogram = plot_histogram(subs, workdir / "score_histogram.png")
     if histogram:
         paths["histogram"] = histogram

@@ -1,0 +1,364 @@
+"""Gradescope: export one assignment as a Gradescope autograder, and grade a submission inside it.
+
+:func:`build_zip` writes the zip Gradescope's "Configure Autograder" page takes
+(format: https://gradescope-autograders.readthedocs.io/en/latest/specs/). At its root:
+
+* ``setup.sh``: run once, as root, when Gradescope builds the image (Ubuntu 22.04
+  by default): installs Python 3.11 and bubblewrap with apt, then the project's
+  pinned requirements that grading needs (``requirements.txt``: the part of ``requirements.lock``
+  :func:`grading_requirements` selects, hashes checked) into ``/autograder/venv``.
+* ``run_autograder``: run for every submission, with the student's files in
+  ``/autograder/submission``; it runs :func:`main` (this module), which writes
+  ``/autograder/results/results.json``.
+* ``course/``: what grading needs from the course: ``nbgrader_config.py``, the
+  assignment's source notebook (solutions and hidden tests: the zip is for
+  instructors only), the ``autograder`` package, the data manifest and the
+  Fashion-MNIST files, so grading never downloads anything.
+* ``gradescope.json``: the export's settings (visibility, time and memory limits).
+
+:func:`main` grades with :func:`.grade.grade_batch`, the same code as ``dlcourse
+grade`` (intake checks, nbgrader's Autograde in the sandbox, integrity guards,
+:func:`.scoring.final_score`), on a one-student batch, and turns the one
+:class:`.model.GradingResult` into Gradescope's format with :func:`results_json`:
+one test per autograded test cell (``name``, ``score``, ``max_score``,
+``output``: the check's message, ``visibility``), the total ``score`` equal to the
+result's score, and the status (timed out, tampered, ...) and integrity findings
+in the ``output`` texts. Test cells holding hidden tests get the chosen hidden
+visibility (``after_published`` by default), the others are ``visible``.
+
+``AUTOGRADER_ROOT`` (default ``/autograder``) and ``AUTOGRADER_PYTHON`` (default
+``$AUTOGRADER_ROOT/venv/bin/python``) let the same ``run_autograder`` run in a
+folder laid out like ``/autograder`` (the tests do this).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+from .model import GradingResult, Status
+
+VISIBILITIES = ("after_published", "hidden", "visible", "after_due_date")
+SETTINGS_FILE = "gradescope.json"
+COURSE_DIR = "course"
+# run_autograder stops the notebook this long before Gradescope's own timeout, so results.json is always written
+TIMEOUT_MARGIN_S = 90
+
+SETUP_SH = """#!/usr/bin/env bash
+# Gradescope runs this once, as root, when it builds the autograder image (Ubuntu 22.04 base image).
+set -euxo pipefail
+export DEBIAN_FRONTEND=noninteractive
+apt-get update
+if ! apt-get install -y --no-install-recommends python3.11 python3.11-venv python3.11-dev; then
+    apt-get install -y --no-install-recommends software-properties-common
+    add-apt-repository -y ppa:deadsnakes/ppa
+    apt-get update
+    apt-get install -y --no-install-recommends python3.11 python3.11-venv python3.11-dev
+fi
+# bubblewrap: the kernel's filesystem/network sandbox where the container allows namespaces
+# (grading falls back to resource limits only where it does not; run_autograder's log says which)
+apt-get install -y --no-install-recommends bubblewrap || true
+python3.11 -m venv /autograder/venv
+/autograder/venv/bin/python -m pip install --upgrade pip
+# requirements.txt: the part of the project's requirements.lock that grading needs (exact versions, hashes)
+/autograder/venv/bin/python -m pip install --require-hashes -r /autograder/source/requirements.txt
+# check the environment now rather than on the first submission
+cd /autograder/source/course
+PYTHONPATH=/autograder/source/course DLCOURSE_ROOT=/autograder/source/course DLCOURSE_OFFLINE=1 \\
+    /autograder/venv/bin/python -c "import autograder.pipeline.gradescope, nbgrader, tensorflow, keras; print('ok')"
+"""
+
+RUN_AUTOGRADER = """#!/usr/bin/env bash
+# Gradescope runs this for every submission (files in $AUTOGRADER_ROOT/submission);
+# it writes $AUTOGRADER_ROOT/results/results.json with the same grading as `dlcourse grade`.
+set -u
+ROOT="${AUTOGRADER_ROOT:-/autograder}"
+PY="${AUTOGRADER_PYTHON:-$ROOT/venv/bin/python}"
+COURSE="$ROOT/source/course"
+export DLCOURSE_ROOT="$COURSE" PYTHONPATH="$COURSE" DLCOURSE_OFFLINE=1 PYTHONDONTWRITEBYTECODE=1
+cd "$COURSE"
+exec "$PY" -m autograder.pipeline.gradescope --root "$ROOT"
+"""
+
+
+# ---------------------------------------------------------------- export
+
+# What grading needs from pyproject.toml: the core dependencies and the CPU TensorFlow (not jax, torch,
+# dask or the dev tools, which the lock also pins: torch alone brings gigabytes of CUDA libraries).
+GRADING_ROOTS = "keras numpy nbgrader nbclient nbconvert nbformat jupyter-client traitlets ipykernel sqlalchemy matplotlib jupyterlab typer tqdm pyyaml tensorflow-cpu"
+
+
+def _norm(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name.split("[")[0].strip()).lower()
+
+
+def grading_requirements(lock_text: str, roots: str = GRADING_ROOTS) -> str:
+    """The part of ``requirements.lock`` (uv's format: hashes and ``# via`` lines) that grading needs.
+
+    A package is kept when it is a root or something kept needs it (its ``# via`` lines), so the
+    result is closed under the lock's own dependency records and keeps their hashes.
+    """
+    blocks: dict[str, list[str]] = {}
+    parents: dict[str, set[str]] = {}
+    current = None
+    in_via = False
+    for line in lock_text.splitlines():
+        start = re.match(r"^([A-Za-z0-9][A-Za-z0-9_.\-\[\]]*)==", line)
+        if start:
+            current, in_via = _norm(start.group(1)), False
+            blocks[current], parents[current] = [line], set()
+            continue
+        if current is None:
+            continue
+        stripped = line.strip()
+        if stripped.startswith("# via"):
+            in_via = True
+            rest = stripped.removeprefix("# via").strip()
+            if rest:
+                parents[current].add(rest)
+        elif in_via and stripped.startswith("#   "):
+            parents[current].add(stripped.removeprefix("#").strip())
+        elif not stripped.startswith("#"):
+            blocks[current].append(line)
+    keep = {_norm(r) for r in roots.split()}
+    missing = keep - set(blocks)
+    if missing:
+        raise ValueError(f"requirements.lock has no {', '.join(sorted(missing))}: run `make lock`")
+    changed = True
+    while changed:
+        changed = False
+        for name, via in parents.items():
+            if name not in keep and any(_norm(p) in keep for p in via if "(" not in p):
+                keep.add(name)
+                changed = True
+    header = "# The packages of requirements.lock that grading needs (written by `dlcourse export gradescope`).\n"
+    return header + "\n".join("\n".join(blocks[name]) for name in blocks if name in keep) + "\n"
+
+
+def _add_tree(bundle: zipfile.ZipFile, folder: Path, arcname: str, skip: tuple[str, ...] = ()) -> None:
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc" and not set(skip) & set(path.relative_to(folder).parts):
+            bundle.write(path, f"{arcname}/{path.relative_to(folder).as_posix()}")
+
+
+def _add_script(bundle: zipfile.ZipFile, name: str, text: str) -> None:
+    info = zipfile.ZipInfo(name, date_time=time.localtime()[:6])
+    info.external_attr = 0o100755 << 16  # executable, as Gradescope expects of run_autograder
+    info.compress_type = zipfile.ZIP_DEFLATED
+    bundle.writestr(info, text)
+
+
+def build_zip(
+    root: Path,
+    assignment: str,
+    out: Path,
+    hidden_visibility: str = "after_published",
+    timeout_minutes: int = 10,
+    memory_mb: int = 4096,
+) -> Path:
+    """Write Gradescope's autograder zip for ``assignment`` to ``out``; returns ``out``.
+
+    ``timeout_minutes`` is the timeout set in the assignment's Gradescope settings
+    (default 10, at most 40): grading stops the notebook :data:`TIMEOUT_MARGIN_S`
+    earlier so a results.json is always written. ``memory_mb`` caps the kernel's
+    memory; keep it below the container's memory set in Gradescope.
+    """
+    if hidden_visibility not in VISIBILITIES:
+        raise ValueError(f"hidden visibility must be one of {', '.join(VISIBILITIES)}, not {hidden_visibility!r}")
+    notebooks = sorted((root / "source_notebooks" / assignment).glob("*.ipynb"))
+    if not notebooks:
+        raise FileNotFoundError(f"{root / 'source_notebooks' / assignment} has no notebook")
+    lock = root / "requirements.lock"
+    if not lock.exists():
+        raise FileNotFoundError(f"{lock} is missing: run `make lock`")
+    settings = {
+        "assignment": assignment,
+        "hidden_visibility": hidden_visibility,
+        "timeout_minutes": timeout_minutes,
+        "memory_mb": memory_mb,
+    }
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as bundle:
+        _add_script(bundle, "setup.sh", SETUP_SH)
+        _add_script(bundle, "run_autograder", RUN_AUTOGRADER)
+        bundle.writestr("requirements.txt", grading_requirements(lock.read_text()))
+        bundle.writestr(SETTINGS_FILE, json.dumps(settings, indent=1) + "\n")
+        bundle.write(root / "nbgrader_config.py", f"{COURSE_DIR}/nbgrader_config.py")
+        for nb in notebooks:
+            bundle.write(nb, f"{COURSE_DIR}/source_notebooks/{assignment}/{nb.name}")
+        # not the example class: its planted mistakes quote answer-key lines of every assignment
+        _add_tree(bundle, root / "autograder", f"{COURSE_DIR}/autograder", skip=("examples",))
+        bundle.write(root / "datasets" / "manifest.json", f"{COURSE_DIR}/datasets/manifest.json")
+        data = root / "datasets" / "fashion_mnist"
+        if data.is_dir():  # the required data set, verified by `dlcourse data`; MNIST is optional and left out
+            _add_tree(bundle, data, f"{COURSE_DIR}/datasets/fashion_mnist")
+    return out
+
+
+# ---------------------------------------------------------------- results.json
+
+
+def _hidden_cells(source_nb) -> set[str]:
+    from .integrity import HIDDEN_BEGIN
+
+    return {
+        c.metadata["nbgrader"]["grade_id"]
+        for c in source_nb.cells
+        if c.metadata.get("nbgrader", {}).get("grade") and c.cell_type == "code" and HIDDEN_BEGIN in c.source
+    }
+
+
+def _status_line(result: GradingResult) -> str:
+    if result.status is Status.GRADED:
+        return ""
+    what = {
+        Status.TIMED_OUT: "Grading ran out of time",
+        Status.CRASHED: "Your notebook could not be graded to the end (its kernel stopped or grading failed)",
+        Status.OUT_OF_MEMORY: "Your notebook ran out of memory",
+        Status.TAMPERED: "Autograded points are withheld until your instructor has looked at your notebook",
+        Status.INVALID: "This submission could not be graded",
+    }.get(result.status, f"Status: {result.status}")
+    return f"{what} (status: {result.status})."
+
+
+def _friendly(failure: str) -> str:
+    if failure.startswith("NotImplementedError"):
+        return "Not answered yet: a function this test needs still raises NotImplementedError. Replace `raise NotImplementedError()` with your code."
+    return failure
+
+
+def results_json(result: GradingResult, source_nb=None, hidden_visibility: str = "after_published") -> dict:
+    """Gradescope's results.json for one graded submission.
+
+    The total is ``result.auto_score``: the autograded points of :func:`.scoring.final_score`'s cells
+    (written answers have no points until a person grades them), so it is the sum of the tests' scores.
+    """
+    hidden = _hidden_cells(source_nb) if source_nb is not None else set()
+    by_cell: dict[str, list[str]] = {}
+    for event in result.events:
+        by_cell.setdefault(event.cell, []).append(str(event))
+    for finding in result.findings:
+        by_cell.setdefault(finding.cell, []).append(f"flagged for review: {finding}")
+    withheld = result.status is Status.TAMPERED
+    tests = []
+    for cell in result.cells:
+        if not cell.autograded:
+            continue
+        passed = cell.points is not None and cell.points >= cell.max_points and not cell.failure
+        lines = [_friendly(cell.failure)] if cell.failure else (["Passed."] if passed else [])
+        if withheld:
+            lines.append("Points withheld for review (see the note at the top).")
+        lines += by_cell.get(cell.grade_id, [])
+        tests.append(
+            {
+                "name": cell.grade_id,
+                "score": float(cell.points or 0),
+                "max_score": float(cell.max_points),
+                "output": "\n".join(lines),
+                "visibility": hidden_visibility if cell.grade_id in hidden else "visible",
+            }
+        )
+    notes = [line for line in (_status_line(result), result.message) if line]
+    manual = [c for c in result.cells if not c.autograded]
+    if manual:
+        points = sum(c.max_points for c in manual)
+        notes.append(
+            f"Written answers ({', '.join(c.grade_id for c in manual)}: {points:g} point(s)) are graded by hand by your instructor; "
+            "they are not part of this score."
+        )
+    data = {
+        "score": float(result.auto_score or 0),
+        "output": "\n".join(notes),
+        "stdout_visibility": "hidden",
+        "tests": tests,
+    }
+    if result.seconds is not None:
+        data["execution_time"] = round(result.seconds)
+    return data
+
+
+# ---------------------------------------------------------------- run_autograder
+
+
+def _submission_notebooks(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts and not p.name.startswith("."))
+
+
+def grade_submission(autograder_root: Path) -> dict:
+    """Grade ``<root>/submission`` with the same pipeline as ``dlcourse grade``; write and return results.json."""
+    import nbformat
+
+    from .grade import GradingOptions, grade_batch
+    from .sandbox import SandboxSettings, describe
+
+    source = autograder_root / "source"
+    settings = json.loads((source / SETTINGS_FILE).read_text())
+    course = source / COURSE_DIR
+    aid = settings["assignment"]
+    [source_path, *_] = sorted((course / "source_notebooks" / aid).glob("*.ipynb"))
+    results_dir = autograder_root / "results"
+    results_dir.mkdir(parents=True, exist_ok=True)
+    notebook_s = max(60, settings.get("timeout_minutes", 10) * 60 - TIMEOUT_MARGIN_S)
+    sandbox = SandboxSettings(memory_mb=settings.get("memory_mb", 4096), notebook_timeout=notebook_s, cell_timeout=notebook_s)
+    print(f"Grading {aid}. Isolation: {describe(sandbox)}", flush=True)
+
+    found = _submission_notebooks(autograder_root / "submission")
+    if not found:
+        result = GradingResult(
+            Status.INVALID, f"No notebook (.ipynb) was found in your submission: upload your {source_path.name} (the .ipynb file itself)."
+        )
+        return _write(results_dir, results_json(result))
+    work = autograder_root / "work"
+    shutil.rmtree(work, ignore_errors=True)
+    inbox = work / "submissions" / "student"
+    inbox.mkdir(parents=True)
+    # intake grades the first notebook (by name) of an assignment and reports the others as duplicates:
+    # the one named like the assignment's notebook comes first
+    found.sort(key=lambda p: p.name != source_path.name)
+    for i, path in enumerate(found):
+        shutil.copy(path, inbox / f"{i:03d}_{path.name}")
+    options = GradingOptions(workers=1, sandbox=sandbox)
+    subs = grade_batch(course, work / "submissions", work / "grading", options=options)
+    graded = [s for s in subs if s.assignment == aid and s.status is not Status.INVALID]
+    sub = graded[0] if graded else subs[0]
+    result = sub.result
+    others = [s for s in subs if s is not sub]
+    if others:  # say what became of the other files (duplicates, other assignments)
+        result.message = "; ".join([result.message] * bool(result.message) + [f"{s.path.name}: {s.message}" for s in others])
+    data = results_json(result, nbformat.read(source_path, as_version=4), settings.get("hidden_visibility", "after_published"))
+    print(f"{sub.path.name}: {result.status}, score {data['score']:g} / {sum(t['max_score'] for t in data['tests']):g}", flush=True)
+    return _write(results_dir, data)
+
+
+def _write(results_dir: Path, data: dict) -> dict:
+    tmp = results_dir / "results.json.tmp"
+    tmp.write_text(json.dumps(data, indent=1))
+    os.replace(tmp, results_dir / "results.json")
+    return data
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Grade the submission in a Gradescope /autograder folder; write results/results.json.")
+    parser.add_argument("--root", type=Path, default=Path(os.environ.get("AUTOGRADER_ROOT", "/autograder")))
+    args = parser.parse_args(argv)
+    try:
+        grade_submission(args.root)
+    except Exception as exc:  # never leave Gradescope without a results.json
+        import traceback
+
+        traceback.print_exc()
+        result = GradingResult(Status.CRASHED, f"The autograder itself failed ({type(exc).__name__}: {exc}); your instructor has been shown the log.")
+        _write(args.root / "results", results_json(result))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
