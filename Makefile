@@ -12,9 +12,9 @@ STAMP  := $(VENV)/.installed-$(TF)
 LOCK   := requirements.lock
 PYTEST_ARGS ?= --durations=15
 
-.PHONY: setup sandbox data demo test test-fast lint lock clean
+.PHONY: setup sandbox browser data demo test test-fast lint lock clean
 
-setup: $(STAMP) sandbox data
+setup: $(STAMP) sandbox browser data
 
 # The CPU install is the locked one (exact versions, hashes checked): what CI and a fresh clone get.
 # The CUDA build is not in the lock (it pulls gigabytes of NVIDIA wheels): it resolves within pyproject's ranges.
@@ -45,6 +45,17 @@ sandbox:
 	  apt-get install -y -qq bubblewrap >/dev/null 2>&1 || \
 	  { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq bubblewrap >/dev/null 2>&1; } || \
 	  echo "  (could not install it; grading will use resource limits only)"; \
+	fi
+
+# The browser tests (tests/test_browser.py) drive JupyterLab in Debian's headless Chromium through
+# its chromedriver; install both when we may (root, apt available). Without them those tests skip,
+# except in CI (CI=true), where they fail.
+browser:
+	@if ! command -v chromedriver >/dev/null && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "Installing Debian packages chromium and chromium-driver"; \
+	  apt-get install -y -qq chromium chromium-driver >/dev/null 2>&1 || \
+	  { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq chromium chromium-driver >/dev/null 2>&1; } || \
+	  echo "  (could not install them; the browser tests will skip outside CI)"; \
 	fi
 
 # Fashion-MNIST comes from Debian's dataset-fashion-mnist when we may install it
