@@ -122,6 +122,40 @@ def test_01_tape_gradient():
         check_close(ns["tape_gradient"](wh, Xh, yh), Xh.T @ (0.5 * (1 + np.tanh(Xh @ wh / 2)) - yh) / 33, rtol=1e-9, quiet=True)
 
 
+@pytest.mark.tensorflow
+def test_01_bce_hessian_against_the_tape():
+    """1,000 draws per hidden shape at once: TensorFlow's Hessian of the instructor's loss, one batch_jacobian."""
+    import tensorflow as tf
+
+    ns = key("01_logistic_regression")
+    rng = np.random.default_rng(4)
+    for N, D, scale in [(7, 3, 1.0), (50, 6, 2.0)]:
+        X, y = rng.normal(size=(DRAWS, N, D)), rng.integers(0, 2, (DRAWS, N)).astype(float)
+        w = rng.normal(scale=scale, size=(DRAWS, D))
+        w_var = tf.Variable(w)
+        with tf.GradientTape() as outer:
+            with tf.GradientTape() as inner:
+                logits = tf.einsum("bnd,bd->bn", tf.constant(X), w_var)
+                loss = tf.reduce_sum(tf.reduce_mean(tf.math.softplus(-(2 * y - 1) * logits), axis=1))
+            grad = inner.gradient(loss, w_var)
+        hessians = outer.batch_jacobian(grad, w_var).numpy()
+        for b in range(DRAWS):
+            check_close(ns["bce_hessian"](w[b], X[b], y[b]), hessians[b], rtol=1e-8, atol=1e-12, quiet=True)
+
+
+def test_01_irls_step_against_newton():
+    ns = key("01_logistic_regression")
+    rng = np.random.default_rng(5)
+    for _ in range(DRAWS):
+        for N, D in [(30, 3), (80, 5)]:
+            Xh = np.hstack([rng.normal(size=(N, D - 1)), np.ones((N, 1))])
+            yh = (rng.random(N) < 0.5).astype(float)
+            wh = rng.normal(scale=0.3, size=D)
+            ph = 0.5 * (1 + np.tanh(Xh @ wh / 2))
+            newton = wh - np.linalg.solve(Xh.T @ ((ph * (1 - ph))[:, None] * Xh) / N, Xh.T @ (ph - yh) / N)
+            check_close(ns["irls_step"](wh, Xh, yh), newton, rtol=1e-8, atol=1e-10, quiet=True)
+
+
 @pytest.mark.parametrize("assignment", ["01_logistic_regression", "02_backprop"])
 def test_softmax_cross_entropy(assignment):
     ns = key(assignment)
