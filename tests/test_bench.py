@@ -30,7 +30,7 @@ def test_summary_aggregates_seeds_and_compares_with_published_rows():
     rows = summarise(runs)
     assert rows[0]["values"] == [0.89, 0.91]
     text = markdown({"device": "CPU", "tensorflow": "2", "keras": "3", "date": "today"}, runs, {}, quick=False)
-    assert "0.9000 ± 0.0141" in text
+    assert "0.9000 (0.8900–0.9100)" in text  # the median over seeds, with the range
     assert "| final MLP: 0.9000 | MLP 256-128-100: 0.8833 | +0.0167 |" in text  # compared with the model the row names
     assert "a sigmoid MLP: 0.5000 |" not in text
 

@@ -7,15 +7,17 @@ import statistics
 from dataclasses import asdict
 from pathlib import Path
 
+from . import targets
 from .published import FASHION, MNIST
 from .runner import NotebookRun
 
 
 def _spread(values: list[float]) -> str:
+    """The median over seeds, with the range when there are several (this machine is noisy: medians, not means)."""
     if not values:
         return "–"
-    mean = statistics.fmean(values)
-    return f"{mean:.4f} ± {statistics.stdev(values):.4f}" if len(values) > 1 else f"{mean:.4f}"
+    median = statistics.median(values)
+    return f"{median:.4f} ({min(values):.4f}–{max(values):.4f})" if len(values) > 1 else f"{median:.4f}"
 
 
 def summarise(runs: list[NotebookRun]) -> list[dict]:
@@ -52,12 +54,12 @@ def markdown(machine: dict, runs: list[NotebookRun], grading: dict[str, float], 
         "",
         "## Reference models",
         "",
-        "| assignment | data | metric | value (mean ± sd over seeds) | seeds | training s | s / epoch | parameters |",
+        "| assignment | data | metric | value: median (range) over seeds | seeds | training s (median) | s / epoch (median) | parameters |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
-        train = f"{statistics.fmean(r['train_s']):.1f}" if r["train_s"] else "–"
-        epoch = f"{statistics.fmean(r['epoch_s']):.2f}" if r["epoch_s"] else "–"
+        train = f"{statistics.median(r['train_s']):.1f}" if r["train_s"] else "–"
+        epoch = f"{statistics.median(r['epoch_s']):.2f}" if r["epoch_s"] else "–"
         params = f"{r['params']:,}" if r["params"] else "–"
         label = r["name"] + (" (MSE)" if r["kind"] == "mse" else "")
         lines.append(f"| {r['assignment']} | {r['dataset']} | {label} | {_spread(r['values'])} | {len(r['values'])} | {train} | {epoch} | {params} |")
@@ -65,7 +67,7 @@ def markdown(machine: dict, runs: list[NotebookRun], grading: dict[str, float], 
         "",
         "## Against published figures",
         "",
-        "| assignment | data | ours (mean over seeds) | published | difference |",
+        "| assignment | data | ours (median over seeds) | published | difference |",
         "|---|---|---|---|---|",
     ]
     for dataset, table in (("fashion_mnist", FASHION), ("mnist", MNIST)):
@@ -76,7 +78,7 @@ def markdown(machine: dict, runs: list[NotebookRun], grading: dict[str, float], 
                 ]
                 if not mine:
                     continue
-                ours = statistics.fmean(mine[-1]["values"])
+                ours = statistics.median(mine[-1]["values"])
                 lines.append(f"| {assignment} | {dataset} | {mine[-1]['name']}: {ours:.4f} | {label}: {value:.4f} | {ours - value:+.4f} |")
     lines += ["", "## Wall times", "", "| assignment | data | seed | notebook end to end (s) | error |", "|---|---|---|---|---|"]
     for run in runs:
@@ -84,6 +86,8 @@ def markdown(machine: dict, runs: list[NotebookRun], grading: dict[str, float], 
     if grading:
         lines += ["", "| assignment | grading one submission (s) |", "|---|---|"]
         lines += [f"| {aid} | {seconds:.1f} |" for aid, seconds in grading.items()]
+    if not quick:
+        lines += targets.markdown(runs, grading)
     return "\n".join(lines) + "\n"
 
 
@@ -118,7 +122,18 @@ def plot(runs: list[NotebookRun], path: Path) -> Path | None:
 def write(out: Path, machine: dict, runs: list[NotebookRun], grading: dict[str, float], quick: bool) -> dict[str, Path]:
     out.mkdir(parents=True, exist_ok=True)
     stem = "results_quick" if quick else "results"
-    record = {"machine": machine, "quick": quick, "runs": [asdict(r) for r in runs], "grading_s": grading, "summary": summarise(runs)}
+    scale, verdicts = targets.judge(runs)
+    record = {
+        "machine": machine,
+        "quick": quick,
+        "runs": [asdict(r) for r in runs],
+        "grading_s": grading,
+        "summary": summarise(runs),
+        "yardstick_s": targets.yardstick(runs),
+        "time_scale": scale,
+        "targets": [asdict(v) for v in verdicts],
+        "grading_overhead": targets.grading_overhead(runs, grading),
+    }
     paths = {"json": out / f"{stem}.json", "markdown": out / f"{stem}.md"}
     paths["json"].write_text(json.dumps(record, indent=1, default=float) + "\n")
     paths["markdown"].write_text(markdown(machine, runs, grading, quick))
