@@ -118,3 +118,41 @@ def test_kernel_exit_codes_are_read_as_signals(code, name, text):
 
 def test_an_unknown_exit_is_none():
     assert describe_exit(None) is None
+
+
+def _gradebook_with_a_written_answer(tmp_path):
+    from nbgrader.api import Gradebook
+
+    from autograder.pipeline.nbgrader_setup import expose_environment_scripts
+
+    expose_environment_scripts()
+    db = f"sqlite:///{tmp_path / 'gradebook.db'}"
+    with Gradebook(db) as gb:
+        gb.add_assignment("a1")
+        gb.add_notebook("nb", "a1")
+        gb.add_grade_cell("test_f", "nb", "a1", max_score=5, cell_type="code")
+        gb.add_grade_cell("written", "nb", "a1", max_score=4, cell_type="markdown")
+        gb.add_student("ann")
+        gb.add_submission("a1", "ann")
+        gb.find_grade("written", "nb", "a1", "ann").needs_manual_grade = True
+        gb.find_grade("test_f", "nb", "a1", "ann").auto_score = 5
+        gb.db.commit()
+    return db
+
+
+def test_hand_scores_from_the_formgrader_reach_the_reports(tmp_path):
+    """A written answer graded in the formgrader after grading: the next report shows it (not the stale None)."""
+    from nbgrader.api import Gradebook
+
+    from autograder.pipeline.scoring import with_hand_scores
+
+    db = _gradebook_with_a_written_answer(tmp_path)
+    cells = [CellScore("test_f", 0.0, 5, True), CellScore("written", None, 4, False)]
+    assert with_hand_scores(db, "a1", "nb", "ann", cells) == cells  # not graded by hand yet: still pending
+    with Gradebook(db) as gb:
+        gb.find_grade("written", "nb", "a1", "ann").manual_score = 3
+        gb.db.commit()
+    updated = with_hand_scores(db, "a1", "nb", "ann", cells)
+    # the hand score is taken; the autograded points stay the scorer's (0 here, e.g. withheld), not the gradebook's 5
+    assert updated == [CellScore("test_f", 0.0, 5, True), CellScore("written", 3.0, 4, False)]
+    assert with_hand_scores(db, "a1", "nb", "bob", cells) == cells  # no such submission in the gradebook

@@ -26,10 +26,11 @@ import nbformat
 from . import intake
 from .intake import Submission
 from .model import GradingResult, GradingTask, Status
-from .nbgrader_setup import course_config, db_url, gradebook_warnings_silenced, make_api, result_error
+from .nbgrader_setup import course_config, db_url, gradebook_warnings_silenced, make_api, result_error, write_formgrader_config
 from .preprocessors import with_progress
 from .release import PipelineError
 from .sandbox import SandboxSettings, describe
+from .scoring import with_hand_scores
 from .workers import first_line, grade_task
 
 GRADER_VERSION = "3"  # part of the content hash: bump when grading changes so results are recomputed
@@ -177,6 +178,12 @@ def step_record(sub: Submission, ctx: GradingContext, result: GradingResult) -> 
         _save_state(ctx)
 
 
+def step_hand_scores(sub: Submission, ctx: GradingContext) -> None:
+    """The written answers' points from the class gradebook, where the formgrader puts them, for every report."""
+    if sub.result.cells and sub.assignment:
+        sub.result.cells = with_hand_scores(ctx.db_url, sub.assignment, sub.notebook_id, sub.student, sub.result.cells)
+
+
 def _save_state(ctx: GradingContext) -> None:
     path = ctx.workdir / STATE_FILE
     tmp = path.with_suffix(".tmp")
@@ -293,6 +300,7 @@ def grade_batch(
     """Grade every notebook under ``submissions_dir``; results and files go to ``workdir``."""
     ctx = make_context(root, workdir, options)
     describe(ctx.options.sandbox)  # fails early when bwrap is required and missing
+    write_formgrader_config(workdir, root)
     with tempfile.TemporaryDirectory(prefix="dlcourse-intake-") as scratch:
         subs = intake.collect(submissions_dir, Path(scratch))
         if not subs:
@@ -309,4 +317,6 @@ def grade_batch(
             if todo:
                 register_assignments(ctx, {s.assignment for s in todo})
             dispatch(todo, ctx, on_done)
+    for sub in subs:
+        step_hand_scores(sub, ctx)
     return subs

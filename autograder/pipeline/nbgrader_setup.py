@@ -21,6 +21,24 @@ def db_url(folder: Path) -> str:
     return f"sqlite:///{Path(folder) / 'gradebook.db'}"
 
 
+FORMGRADER_CONFIG = """\
+# Written by `dlcourse grade`: run `jupyter lab` in this folder and open Nbgrader > Formgrader
+# to grade the written answers in this class gradebook; rerun `dlcourse grade` to refresh the reports.
+c = get_config()  # noqa: F821
+c.CourseDirectory.course_id = "dlcourse"
+c.CourseDirectory.root = {root!r}
+c.CourseDirectory.source_directory = {source!r}
+c.CourseDirectory.db_url = {db!r}
+"""
+
+
+def write_formgrader_config(workdir: Path, root: Path) -> Path:
+    """``nbgrader_config.py`` in a grading folder, so the formgrader started there reads its class gradebook."""
+    path = Path(workdir) / "nbgrader_config.py"
+    path.write_text(FORMGRADER_CONFIG.format(root=str(workdir), source=str(Path(root) / "source_notebooks"), db=db_url(workdir)))
+    return path
+
+
 def course_config(root: Path, **overrides: dict) -> Config:
     """The course's nbgrader config with ``overrides`` (``{"Section": {"key": value}}``) merged on top."""
     config = PyFileConfigLoader(MARKER, path=str(root)).load_config()
@@ -31,7 +49,7 @@ def course_config(root: Path, **overrides: dict) -> Config:
     return config
 
 
-def _expose_environment_scripts() -> None:
+def expose_environment_scripts() -> None:
     """nbgrader runs ``alembic`` (gradebook migrations) as a subprocess: make this environment's scripts findable."""
     scripts = os.path.dirname(sys.executable)
     if shutil.which("alembic") is None and scripts not in os.environ.get("PATH", "").split(os.pathsep):
@@ -43,7 +61,7 @@ def make_api(config: Config):
     from nbgrader.apps import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
 
-    _expose_environment_scripts()
+    expose_environment_scripts()
     coursedir = CourseDirectory(config=config)
     api = NbGraderAPI(coursedir=coursedir, config=config)
     api.log.setLevel(logging.WARNING)

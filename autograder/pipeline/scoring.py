@@ -94,6 +94,28 @@ def read_scores(db_url: str, assignment: str, notebook_id: str, student: str, or
         ]
 
 
+def with_hand_scores(db_url: str, assignment: str, notebook_id: str, student: str, cells: Sequence[CellScore]) -> list[CellScore]:
+    """``cells`` with the written answers' points as the class gradebook holds them now.
+
+    Hand scores are entered in the formgrader after grading, straight into the class gradebook; the
+    reports of the next ``dlcourse grade`` must show them, also for a submission that is not
+    regraded because it did not change. Autograded points are never taken from here.
+    """
+    if all(c.autograded for c in cells):
+        return list(cells)
+    from nbgrader.api import Gradebook, MissingEntry
+
+    from .nbgrader_setup import expose_environment_scripts, gradebook_warnings_silenced
+
+    expose_environment_scripts()  # opening a gradebook runs alembic
+    with gradebook_warnings_silenced(), Gradebook(db_url) as gb:
+        try:
+            grades = {g.name: g for g in gb.find_submission_notebook(notebook_id, assignment, student).grades}
+        except MissingEntry:
+            return list(cells)
+        return [replace(c, points=_points(grades[c.grade_id])) if not c.autograded and c.grade_id in grades else c for c in cells]
+
+
 def _points(grade) -> float | None:
     """nbgrader's score, or ``None`` for a written answer that still waits for a person."""
     if grade.cell_type != "code" and grade.needs_manual_grade and grade.manual_score is None:
