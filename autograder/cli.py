@@ -14,6 +14,7 @@ from pathlib import Path
 import typer
 
 from .course import CourseNotFoundError, assignment_ids, find_course_root
+from .pipeline.gradescope import Visibility
 from .pipeline.sandbox import CELL_TIMEOUT
 
 app = typer.Typer(
@@ -207,22 +208,13 @@ class ExportTarget(StrEnum):
     gradescope = "gradescope"  # an autograder zip for Gradescope's programming assignments
 
 
-class HiddenVisibility(StrEnum):
-    """Gradescope's visibility settings for a test result."""
-
-    after_published = "after_published"
-    hidden = "hidden"
-    visible = "visible"
-    after_due_date = "after_due_date"
-
-
 @app.command()
 def export(
     target: ExportTarget = typer.Argument(..., help="Where to: gradescope (an autograder zip for Gradescope's programming assignments)."),
     assignment: str = typer.Argument(..., help="The assignment id, e.g. 01_logistic_regression."),
     out: Path | None = typer.Option(None, "--out", "-o", help="The zip to write (default: build/gradescope/<id>_autograder.zip)."),
-    hidden_visibility: HiddenVisibility = typer.Option(
-        HiddenVisibility.after_published,
+    hidden_visibility: Visibility = typer.Option(
+        Visibility.after_published,
         "--hidden-visibility",
         help="When students see the results of test cells with hidden tests.",
     ),

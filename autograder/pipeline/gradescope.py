@@ -41,11 +41,22 @@ import shutil
 import sys
 import time
 import zipfile
+from enum import StrEnum
 from pathlib import Path
 
 from .model import GradingResult, Status
 
-VISIBILITIES = ("after_published", "hidden", "visible", "after_due_date")
+
+class Visibility(StrEnum):
+    """Gradescope's visibility settings for a test result."""
+
+    after_published = "after_published"
+    hidden = "hidden"
+    visible = "visible"
+    after_due_date = "after_due_date"
+
+
+VISIBILITIES = tuple(v.value for v in Visibility)
 SETTINGS_FILE = "gradescope.json"
 COURSE_DIR = "course"
 # run_autograder stops the notebook this long before Gradescope's own timeout, so results.json is always written
