@@ -48,14 +48,9 @@ def _cell(assignment: str, grade_id: str) -> str:
 
 
 def builder_source(assignment: str, grade_id: str) -> str:
-    source = _cell(assignment, grade_id)
-    # the builder only: a cell that also trains stops at its first top-level statement after the function
-    lines, keep = source.splitlines(), []
-    for line in lines:
-        if keep and line and not line[0].isspace() and not line.startswith(("def ", "#", ")")):
-            break
-        keep.append(line)
-    return "\n".join(line for line in keep if "### BEGIN SOLUTION" not in line and "### END SOLUTION" not in line)
+    """The builder's cell (every builder has a cell of its own), without nbgrader's solution markers."""
+    lines = _cell(assignment, grade_id).splitlines()
+    return "\n".join(line for line in lines if "### BEGIN SOLUTION" not in line and "### END SOLUTION" not in line)
 
 
 def batch_size(assignment: str, training_cell: str) -> int:
