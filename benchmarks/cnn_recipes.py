@@ -1,12 +1,24 @@
-"""Training recipes for 04's small CNN on this CPU: test accuracy and training time per seed.
+"""Designs and recipes for 04's small CNN and 05's regularized CNN on this CPU (issue 13).
 
-The model is the answer key's ``build_small_cnn`` (taken from its solution cell); the recipe is the
-notebook's (Adam, cosine decay with a 10 % linear warm-up, all 60,000 training images, the full
-10,000-image test set), with the epochs, batch size and peak learning rate varied. Seeds are set as
-the notebook sets them (``seed_everything``, deterministic ops). Runs go one after the other in
-this process, so their times compare as ratios measured in one run.
+Two measurements, both on all 60,000 training images of Fashion-MNIST:
 
-    python benchmarks/cnn_recipes.py                    # writes benchmarks/cnn_recipes.{json,md}
+* ``epoch-costs``: the seconds one epoch of a design takes (timed on 15,360 images after a
+  warm-up, scaled to 60,000), so that designs compare as ratios measured in one run;
+* recipes: test accuracy on the full 10,000-image test set and training time, per seed, of a design
+  trained with Adam (or AdamW), cosine decay and a 10 % linear warm-up, seeded as the notebooks
+  seed themselves (``seed_everything``, deterministic ops).
+
+Every design is the notebooks' block, ``Conv2D(3x3, same)`` [-> ``BatchNormalization``] -> ReLU ->
+``MaxPooling2D(2)``, repeated once per width, then ``Flatten`` -> ``Dropout(0.3)`` ->
+``Dense(128, relu)`` -> softmax (optionally a ``RandomFlip`` first; some designs drop the hidden
+``Dense`` or pool globally instead of flattening).
+
+    python benchmarks/cnn_recipes.py epoch-costs        # rewrites the epoch-cost table
+    python benchmarks/cnn_recipes.py NAME [NAME ...]    # (re)runs those recipes
+    python benchmarks/cnn_recipes.py                    # lists the recipe names
+
+Results are merged into benchmarks/cnn_recipes.json (each run keeps its date) and rendered to
+benchmarks/cnn_recipes.md.
 """
 
 from __future__ import annotations
@@ -16,87 +28,198 @@ import platform
 import statistics
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
+RESULTS = ROOT / "benchmarks" / "cnn_recipes.json"
+
+
+@dataclass(frozen=True)
+class Design:
+    widths: tuple[int, ...]
+    batch_norm: bool = True
+    flip: bool = False
+    head: str = "dense"  # "dense": Flatten, Dropout, Dense(128); "flatten": Flatten, Dropout; "gap": global average pooling, Dropout
+
+    @property
+    def label(self) -> str:
+        parts = ["-".join(map(str, self.widths)), "BN" if self.batch_norm else "no BN"]
+        return ", ".join(
+            parts + (["flip"] if self.flip else []) + {"dense": [], "flatten": ["no hidden dense"], "gap": ["global average pooling"]}[self.head]
+        )
 
 
 @dataclass(frozen=True)
 class Recipe:
     name: str
+    design: Design
     epochs: int
     batch_size: int
     peak_lr: float
-    seeds: tuple[int, ...]
+    seeds: tuple[int, ...] = (0,)
+    weight_decay: float = 0.0
+    notes: str = field(default="", compare=False)
 
 
-RECIPES = [
-    Recipe("notebook today: 6 epochs, batch 256, peak 4e-3", 6, 256, 4e-3, (0,)),
-    Recipe("5 epochs, batch 128, peak 3e-3", 5, 128, 3e-3, (0, 1, 2)),
-]
+CURRENT = Design((32, 64))
+NARROW = Design((16, 32))
+RECIPES = {
+    r.name: r
+    for r in [
+        Recipe("04-before", CURRENT, 6, 256, 4e-3, notes="04's small CNN until 2026-12-06"),
+        Recipe("04-5ep-b128", CURRENT, 5, 128, 3e-3, (0, 1, 2)),
+        Recipe("04-noBN-5ep", Design((32, 64), batch_norm=False), 5, 128, 2e-3),
+        Recipe("04-noBN-4ep", Design((32, 64), batch_norm=False), 4, 128, 2e-3),
+        Recipe("04-24-48-noBN-6ep", Design((24, 48), batch_norm=False), 6, 128, 2e-3),
+        Recipe("04-narrow-8ep", NARROW, 8, 128, 3e-3, (0, 1, 2)),
+        Recipe("04-narrow-8ep-b256", NARROW, 8, 256, 4e-3),
+        Recipe("04-narrow-8ep-adamw", NARROW, 8, 128, 3e-3, weight_decay=0.02),
+        Recipe("04-narrow-10ep", NARROW, 10, 128, 3e-3, notes="04's small CNN from 2026-12-06"),
+        Recipe("04-three-blocks", Design((16, 32, 64), head="flatten"), 8, 128, 3e-3),
+        Recipe("05-narrow-12ep", Design((16, 32), flip=True), 12, 128, 3e-3),
+        Recipe("05-narrow-15ep", Design((16, 32), flip=True), 15, 128, 3e-3),
+        Recipe("05-24-48-10ep", Design((24, 48), flip=True), 10, 128, 3e-3),
+    ]
+}
+EPOCH_COST_DESIGNS = [CURRENT, Design((32, 64), batch_norm=False), NARROW, Design((32, 64, 128), head="gap"), Design((16, 32, 64), head="flatten")]
+
+
+def build(design: Design):
+    import keras
+    from keras import layers
+
+    inputs = keras.Input((28, 28, 1))
+    x = layers.RandomFlip("horizontal")(inputs) if design.flip else inputs
+    for filters in design.widths:
+        if design.batch_norm:
+            x = layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)
+            x = layers.BatchNormalization()(x)
+            x = layers.ReLU()(x)
+        else:
+            x = layers.Conv2D(filters, 3, padding="same", activation="relu")(x)
+        x = layers.MaxPooling2D(2)(x)
+    x = layers.Dropout(0.3)(layers.GlobalAveragePooling2D()(x) if design.head == "gap" else layers.Flatten()(x))
+    if design.head == "dense":
+        x = layers.Dense(128, activation="relu")(x)
+    return keras.Model(inputs, layers.Dense(10, activation="softmax")(x))
+
+
+def load():
+    from autograder.data import load_fashion_mnist
+
+    (x_train, y_train), (x_test, y_test) = load_fashion_mnist()
+    scale = lambda x: (x[..., None] / 255.0).astype("float32")  # noqa: E731
+    return (scale(x_train), y_train), (scale(x_test), y_test)
 
 
 def train(recipe: Recipe, seed: int, data) -> dict:
     import keras
     import numpy as np
-    from backend_epochs import builder_source
-    from keras import layers
 
     from autograder.runtime import seed_everything
 
     (x_train, y_train), (x_test, y_test) = data
     seed_everything(seed)
-    namespace = {"keras": keras, "layers": layers, "np": np}
-    exec(builder_source("04_cnn", "small_cnn"), namespace)
-    model = namespace["build_small_cnn"]()
+    model = build(recipe.design)
     steps = recipe.epochs * int(np.ceil(len(x_train) / recipe.batch_size))
     schedule = keras.optimizers.schedules.CosineDecay(0.0, steps, warmup_target=recipe.peak_lr, warmup_steps=steps // 10)
-    model.compile(optimizer=keras.optimizers.Adam(schedule), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    optimizer = keras.optimizers.AdamW(schedule, weight_decay=recipe.weight_decay) if recipe.weight_decay else keras.optimizers.Adam(schedule)
+    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     start = time.perf_counter()
     model.fit(x_train, y_train, batch_size=recipe.batch_size, epochs=recipe.epochs, verbose=0)
     seconds = time.perf_counter() - start
     accuracy = float(np.mean(model.predict(x_test, verbose=0, batch_size=1000).argmax(axis=1) == y_test))
-    return {"seed": seed, "test_accuracy": round(accuracy, 4), "training_s": round(seconds, 1)}
+    return {"seed": seed, "test_accuracy": round(accuracy, 4), "training_s": round(seconds, 1), "date": date.today().isoformat()}
 
 
-def main() -> None:
-    from autograder.data import load_fashion_mnist
+def epoch_cost(design: Design, data) -> dict:
+    import keras
+
+    (x_train, y_train), _ = data
+    x, y = x_train[:15360], y_train[:15360]
+    keras.utils.set_random_seed(0)
+    model = build(design)
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    model.fit(x[:2560], y[:2560], batch_size=256, epochs=1, verbose=0)
+    start = time.perf_counter()
+    model.fit(x, y, batch_size=256, epochs=1, verbose=0)
+    seconds = (time.perf_counter() - start) * len(x_train) / len(x)
+    return {"design": design.label, "parameters": model.count_params(), "epoch_s": round(seconds, 1), "date": date.today().isoformat()}
+
+
+def machine() -> str:
     from autograder.runtime import device_report
 
-    (x_train, y_train), (x_test, y_test) = load_fashion_mnist()
-    data = ((x_train[..., None] / 255.0).astype("float32"), y_train), ((x_test[..., None] / 255.0).astype("float32"), y_test)
-    rows = []
-    for recipe in RECIPES:
-        runs = [train(recipe, seed, data) for seed in recipe.seeds]
-        for run in runs:
-            print(f"{recipe.name}, seed {run['seed']}: {run['test_accuracy']:.4f} in {run['training_s']:.0f} s", flush=True)
-        rows.append({**asdict(recipe), "runs": runs})
     device = device_report()
-    machine = f"{platform.machine()} CPU ({device.cpu}, {device.cores} cores), {device.backend} {device.backend_version}"
-    out = ROOT / "benchmarks"
-    (out / "cnn_recipes.json").write_text(json.dumps({"machine": machine, "date": date.today().isoformat(), "recipes": rows}, indent=1) + "\n")
+    return f"{platform.machine()} CPU ({device.cpu}, {device.cores} cores), {device.backend} {device.backend_version}"
+
+
+def render(record: dict) -> str:
     lines = [
-        "# Recipes for 04's small CNN (Fashion-MNIST, full test set)",
+        "# Designs and recipes for 04's small CNN and 05's regularized CNN (Fashion-MNIST)",
         "",
-        f"{machine} · {date.today().isoformat()} · `python benchmarks/cnn_recipes.py`; one run after the other, nothing else on the machine.",
+        f"{record['machine']} · `python benchmarks/cnn_recipes.py`; runs one after the other, nothing else on the machine.",
+        "This machine's speed drifts (by 2× within a day), so times compare only within one date's batch of runs.",
         "",
-        "| recipe | seeds | test accuracy per seed (median) | training time per seed, s (median) |",
-        "|---|---|---|---|",
+        "## One epoch of 60,000 images, batch 256",
+        "",
+        "| design | parameters | s per epoch | date |",
+        "|---|---:|---:|---|",
     ]
-    for row in rows:
-        accuracies = [r["test_accuracy"] for r in row["runs"]]
-        times = [r["training_s"] for r in row["runs"]]
+    lines += [f"| {c['design']} | {c['parameters']:,} | {c['epoch_s']:.1f} | {c['date']} |" for c in record.get("epoch_costs", [])]
+    lines += [
+        "",
+        "## Recipes: full test set, all 60,000 training images",
+        "",
+        "| recipe | design | epochs, batch, peak lr | test accuracy per seed (median) | training s per seed (median) | date |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, row in record["recipes"].items():
+        runs = sorted(row["runs"], key=lambda r: r["seed"])
+        accuracies = [r["test_accuracy"] for r in runs]
+        times = [r["training_s"] for r in runs]
+        optimizer = f", AdamW wd {row['weight_decay']:g}" if row["weight_decay"] else ""
         lines.append(
-            f"| {row['name']} | {', '.join(map(str, row['seeds']))} | {', '.join(f'{a:.4f}' for a in accuracies)} (**{statistics.median(accuracies):.4f}**) "
-            f"| {', '.join(f'{t:.0f}' for t in times)} (**{statistics.median(times):.0f}**) |"
+            f"| {name}{' (' + row['notes'] + ')' if row['notes'] else ''} | {Design(**row['design']).label} "
+            f"| {row['epochs']}, {row['batch_size']}, {row['peak_lr']:g}{optimizer} "
+            f"| {', '.join(f'{a:.4f}' for a in accuracies)} (**{statistics.median(accuracies):.4f}**) "
+            f"| {', '.join(f'{t:.0f}' for t in times)} (**{statistics.median(times):.0f}**) "
+            f"| {', '.join(sorted({r['date'] for r in runs}))} |"
         )
-    (out / "cnn_recipes.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    return "\n".join(lines) + "\n"
+
+
+def save(record: dict) -> None:
+    RESULTS.write_text(json.dumps(record, indent=1) + "\n")
+    RESULTS.with_suffix(".md").write_text(render(record))
+
+
+def main(names: list[str]) -> None:
+    if not names:
+        print("\n".join(f"{name}: {r.design.label}, {r.epochs} epochs, batch {r.batch_size}, seeds {r.seeds}" for name, r in RECIPES.items()))
+        return
+    unknown = [n for n in names if n != "epoch-costs" and n not in RECIPES]
+    if unknown:
+        sys.exit(f"unknown recipe(s) {unknown}; run without arguments to list them")
+    record = json.loads(RESULTS.read_text()) if RESULTS.exists() else {"recipes": {}}
+    record["machine"] = machine()
+    data = load()
+    for name in names:
+        if name == "epoch-costs":
+            record["epoch_costs"] = [epoch_cost(design, data) for design in EPOCH_COST_DESIGNS]
+        else:
+            recipe = RECIPES[name]
+            runs = [train(recipe, seed, data) for seed in recipe.seeds]
+            row = asdict(recipe)
+            row["runs"] = runs
+            record["recipes"][name] = row
+            print(f"{name}: " + ", ".join(f"seed {r['seed']} {r['test_accuracy']:.4f} in {r['training_s']:.0f} s" for r in runs), flush=True)
+        save(record)
+    print(render(record))
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])
