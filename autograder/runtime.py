@@ -180,13 +180,19 @@ def device_report() -> DeviceReport:
     )
 
 
-def setup_notebook(seed: int = 0, deterministic: bool = True) -> DeviceReport:
-    """Quiet logs, seed everything, print and return the device report.
+def run_seed(default: int = 0) -> int:
+    """The seed of this run: ``DLCOURSE_SEED`` when it is set, else ``default``.
 
-    ``DLCOURSE_SEED`` overrides ``seed`` (``dlcourse bench --seeds`` uses it to
-    measure the spread over seeds without editing the notebooks).
+    ``dlcourse bench --seed`` sets it to measure the spread over seeds without
+    editing the notebooks; a cell that reseeds before training its graded model
+    must reseed with this, or every seed of the benchmark trains the same model.
     """
-    seed = int(os.environ.get("DLCOURSE_SEED", seed))
+    return int(os.environ.get("DLCOURSE_SEED", default))
+
+
+def setup_notebook(seed: int = 0, deterministic: bool = True) -> DeviceReport:
+    """Quiet logs, seed everything (with ``run_seed(seed)``), print and return the device report."""
+    seed = run_seed(seed)
     seed_everything(seed, deterministic)
     report = device_report()
     print(report)

@@ -44,6 +44,33 @@ def test_seed_can_be_overridden_for_benchmarks(monkeypatch):
     assert default != other and float(default) == np.random.RandomState(0).rand()
 
 
+def test_run_seed_reads_the_benchmark_override(monkeypatch):
+    from autograder.runtime import run_seed
+
+    monkeypatch.delenv("DLCOURSE_SEED", raising=False)
+    assert run_seed(0) == 0 and run_seed(5) == 5
+    monkeypatch.setenv("DLCOURSE_SEED", "2")
+    assert run_seed(0) == 2
+
+
+def test_graded_training_cells_do_not_pin_the_seed():
+    """A solution cell that trains and reseeds with a literal makes every seed of `dlcourse bench` train one model.
+
+    (03's final MLP and 05's final CNN did, so their "median over 3 seeds" was one run repeated.)
+    """
+    import re
+    from pathlib import Path
+
+    import nbformat
+
+    pinned = []
+    for path in sorted(Path(__file__).parents[1].glob("source_notebooks/*/*.ipynb")):
+        for cell in nbformat.read(path, 4).cells:
+            if cell.cell_type == "code" and "BEGIN SOLUTION" in cell.source and re.search(r"set_random_seed\(\s*\d+\s*\)", cell.source):
+                pinned.append(f"{path.name}: {cell.metadata.get('nbgrader', {}).get('grade_id')}")
+    assert not pinned, f"reseed with autograder.runtime.run_seed(n) instead: {pinned}"
+
+
 def test_authoring_cells_carry_nbgrader_metadata():
     nb = authoring.notebook(
         [
