@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from autograder.bench.projection import project, render, write_projection
+from autograder.bench.projection import project, render, saving, write_projection
 
 
 def test_core_hours_and_wall_time_follow_the_stated_model():
@@ -25,7 +25,7 @@ def test_core_hours_and_wall_time_follow_the_stated_model():
 
 
 def test_the_committed_projection_is_current(root, tmp_path):
-    for name in ("results.json", "grading_throughput.json"):
+    for name in ("results.json", "grading_throughput.json", "grading_baseline.json"):
         (tmp_path / name).write_text((root / "benchmarks" / name).read_text())
     fresh = write_projection(tmp_path).read_text()
     assert fresh == (root / "benchmarks" / "grading_projection.md").read_text(), "run `python -m autograder.bench.projection`"
@@ -37,3 +37,15 @@ def test_render_lists_every_assignment_and_a_total():
     rows = project({"a": 10.0, "b": 20.0}, bench_cores=2, pair_speedup=1.5, students=10)
     text = render(rows, machine={"cpu": "X", "cores": 2, "date": "2026-01-01"}, pair_speedup=1.5, students=10)
     assert "| a |" in text and "| b |" in text and "| all | 30 |" in text
+
+
+def test_the_saving_compares_at_one_machine_speed():
+    # the baseline machine was twice as fast (yardstick 5 s against 10 s today): its 100 s are 200 s today
+    baseline = {"machine": {"date": "2026-01-01"}, "yardstick_s": 5.0, "grading_s": {"04_cnn": 100.0}}
+    before = saving(baseline, yardstick_s=10.0, bench_cores=2, pair_speedup=1.5, students=300)
+    assert before.time_scale == pytest.approx(2.0)
+    assert before.before_core_hours["04_cnn"] == pytest.approx(300 * 200 * 2 / 3600)
+    now = project({"04_cnn": 150.0}, bench_cores=2, pair_speedup=1.5, students=300)
+    assert before.saved(now) == pytest.approx(300 * 50 * 2 / 3600)
+    text = render(now, machine={"cpu": "X", "cores": 2, "date": "2026-02-01"}, pair_speedup=1.5, students=300, before=before)
+    assert "saves 8.3 core-hours" in text and "(25% of 33.3)" in text

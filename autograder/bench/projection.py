@@ -16,6 +16,10 @@ stated in the output:
   notebooks it is taken as 1 (measured for 04/05: two CNN kernels side by side finished no sooner
   than one after the other).
 
+``grading_baseline.json`` keeps the grading times from before issue 13's speed-up; the projection sets
+them beside today's, scaled to today's machine by the yardstick (the LeNet-5 epoch both runs timed), and
+states the core-hours the speed-up saves.
+
 Run ``python -m autograder.bench.projection`` (``dlcourse bench`` and ``dlcourse bench-grading``
 write the inputs) to refresh ``benchmarks/grading_projection.{json,md}``.
 """
@@ -54,7 +58,26 @@ def project(grading_s: dict[str, float], *, bench_cores: int, pair_speedup: floa
     return rows
 
 
-def render(rows: list[ClassProjection], *, machine: dict, pair_speedup: float, students: int) -> str:
+@dataclass(frozen=True)
+class Saving:
+    """Core-hours for the class before the speed-up (its times scaled to today's machine) and now."""
+
+    baseline_date: str
+    time_scale: float  # today's yardstick / the baseline's: how much slower today's machine is
+    before_core_hours: dict[str, float]  # assignment -> core-hours at the baseline's times, scaled
+
+    def saved(self, rows: list[ClassProjection]) -> float:
+        return sum(self.before_core_hours[r.assignment] for r in rows) - sum(r.core_hours for r in rows)
+
+
+def saving(baseline: dict, *, yardstick_s: float, bench_cores: int, pair_speedup: float, students: int = 300) -> Saving:
+    scale = yardstick_s / baseline["yardstick_s"]
+    scaled = {a: s * scale for a, s in baseline["grading_s"].items()}
+    before = {r.assignment: r.core_hours for r in project(scaled, bench_cores=bench_cores, pair_speedup=pair_speedup, students=students)}
+    return Saving(baseline["machine"]["date"], scale, before)
+
+
+def render(rows: list[ClassProjection], *, machine: dict, pair_speedup: float, students: int, before: Saving | None = None) -> str:
     clusters = list(rows[0].wall_hours) if rows else []
     lines = [
         f"# Grading a class of {students}: a projection",
@@ -64,18 +87,37 @@ def render(rows: list[ClassProjection], *, machine: dict, pair_speedup: float, s
         f"(two workers on that machine: {pair_speedup:.2f}x one worker). The model and its assumptions are in "
         "`autograder/bench/projection.py`; a Dask cluster's machines are counted like the local one's cores.",
         "",
-        "| assignment | s per submission | core-hours | " + " | ".join(f"wall h, {c}" for c in clusters) + " |",
-        "|---|---|---|" + "---|" * len(clusters),
+        "| assignment | s per submission | core-hours | "
+        + ("core-hours before¹ | " if before else "")
+        + " | ".join(f"wall h, {c}" for c in clusters)
+        + " |",
+        "|---|---|---|" + ("---|" if before else "") + "---|" * len(clusters),
     ]
     for r in rows:
         lines.append(
             f"| {r.assignment} | {r.seconds_per_submission:.0f} | {r.core_hours:.1f} | "
+            + (f"{before.before_core_hours[r.assignment]:.1f} | " if before else "")
             + " | ".join(f"{h:.2f}" for h in r.wall_hours.values())
             + " |"
         )
     total_core = sum(r.core_hours for r in rows)
     totals = [sum(r.wall_hours[c] for r in rows) for c in clusters]
-    lines.append(f"| all | {sum(r.seconds_per_submission for r in rows):.0f} | {total_core:.1f} | " + " | ".join(f"{h:.2f}" for h in totals) + " |")
+    lines.append(
+        f"| all | {sum(r.seconds_per_submission for r in rows):.0f} | {total_core:.1f} | "
+        + (f"{sum(before.before_core_hours[r.assignment] for r in rows):.1f} | " if before else "")
+        + " | ".join(f"{h:.2f}" for h in totals)
+        + " |"
+    )
+    if before:
+        saved = before.saved(rows)
+        total_before = sum(before.before_core_hours[r.assignment] for r in rows)
+        lines += [
+            "",
+            f"¹ The grading times of {before.baseline_date} (`benchmarks/grading_baseline.json`, before issue 13's "
+            f"speed-up) scaled by today's yardstick: this machine ran 04's LeNet-5 epoch {before.time_scale:.2f}x as "
+            f"long as that day's. The speed-up {'saves' if saved >= 0 else 'costs'} {abs(saved):.1f} core-hours for the "
+            f"class ({abs(saved) / total_before:.0%} of {total_before:.1f}).",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -86,10 +128,16 @@ def write_projection(benchmarks: Path, students: int = 300) -> Path:
     pair_speedup = runs[1] / runs[2]
     machine = results["machine"]
     rows = project(results["grading_s"], bench_cores=machine["cores"], pair_speedup=pair_speedup, students=students)
+    before = None
+    if (benchmarks / "grading_baseline.json").exists() and "yardstick_s" in results:
+        baseline = json.loads((benchmarks / "grading_baseline.json").read_text())
+        before = saving(baseline, yardstick_s=results["yardstick_s"], bench_cores=machine["cores"], pair_speedup=pair_speedup, students=students)
     payload = {"machine": machine, "students": students, "pair_speedup": round(pair_speedup, 3), "rows": [asdict(r) for r in rows]}
+    if before:
+        payload["before"] = asdict(before) | {"saved_core_hours": round(before.saved(rows), 2)}
     (benchmarks / "grading_projection.json").write_text(json.dumps(payload, indent=1) + "\n")
     out = benchmarks / "grading_projection.md"
-    out.write_text(render(rows, machine=machine, pair_speedup=pair_speedup, students=students))
+    out.write_text(render(rows, machine=machine, pair_speedup=pair_speedup, students=students, before=before))
     return out
 
 
