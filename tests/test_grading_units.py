@@ -157,3 +157,24 @@ def test_bwrap_command_allow_lists_mounts_and_hides_the_course(tmp_path, monkeyp
 def test_thread_caps_cover_every_math_library():
     env = thread_environment(2)
     assert set(env.values()) == {"2"} and {"TF_NUM_INTRAOP_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"} <= set(env)
+
+
+def test_new_gradebooks_are_stamped_with_the_revision_alembic_itself_reports(tmp_path):
+    import subprocess
+
+    import sqlalchemy
+    from nbgrader.api import Gradebook
+    from nbgrader.dbutil import _temp_alembic_ini
+
+    from autograder.pipeline.nbgrader_setup import alembic_head, expose_environment_scripts, read_alembic_head_in_process
+
+    expose_environment_scripts()
+    with _temp_alembic_ini(f"sqlite:///{tmp_path / 'unused.db'}") as ini:  # what nbgrader would ask for
+        reported = subprocess.check_output(["alembic", "-c", ini, "heads"], text=True).split()[0]
+    assert alembic_head() == reported
+    read_alembic_head_in_process()
+    db = f"sqlite:///{tmp_path / 'gradebook.db'}"
+    with Gradebook(db):
+        pass
+    with sqlalchemy.create_engine(db).connect() as conn:
+        assert conn.execute(sqlalchemy.text("SELECT version_num FROM alembic_version")).scalar_one() == reported

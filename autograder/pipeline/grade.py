@@ -17,7 +17,8 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,7 +32,7 @@ from .preprocessors import with_progress
 from .release import PipelineError
 from .sandbox import SandboxSettings, describe
 from .scoring import with_hand_scores
-from .workers import first_line, grade_task
+from .workers import first_line, grade_task, warm_up
 
 GRADER_VERSION = "3"  # part of the content hash: bump when grading changes so results are recomputed
 STATE_FILE = "grading_state.json"
@@ -198,8 +199,22 @@ def default_workers() -> int:
         return os.cpu_count() or 1
 
 
-def _executor(options: GradingOptions):
-    """(submit, as_completed, close) for a local process pool or a Dask cluster."""
+@dataclass
+class Executor:
+    """Where grading tasks run: a local process pool or a Dask cluster, behind one interface."""
+
+    submit: Callable  # (fn, task) -> future
+    as_completed: Callable  # futures -> iterator over them as they finish
+
+
+@contextmanager
+def open_executor(options: GradingOptions, tasks: int) -> Iterator[Executor]:
+    """An :class:`Executor` for ``tasks`` submissions; local workers start (and import nbgrader) at once.
+
+    Starting them here rather than on the first submission lets a worker's
+    start-up, about 2 s on a 2-core machine, overlap the coordinator's own
+    set-up (registering the assignments).
+    """
     if options.scheduler:
         from distributed import Client, as_completed
 
@@ -208,37 +223,41 @@ def _executor(options: GradingOptions):
         def submit(fn, task: GradingTask):
             return client.submit(fn, task, pure=False, key=f"grade-{task.student}-{task.assignment}-{os.urandom(4).hex()}")
 
-        return submit, as_completed, client.close
+        try:
+            yield Executor(submit, as_completed)
+        finally:
+            client.close()
+        return
     import concurrent.futures as cf
     import multiprocessing
 
-    pool = cf.ProcessPoolExecutor(max_workers=options.workers or default_workers(), mp_context=multiprocessing.get_context("spawn"))
-    return pool.submit, cf.as_completed, lambda: pool.shutdown(wait=True, cancel_futures=True)
-
-
-def dispatch(subs: list[Submission], ctx: GradingContext, on_done: Callable[[Submission], None] | None = None) -> None:
-    """Grade ``subs`` in parallel workers; record each result as it arrives (one writer)."""
-    if not subs:
-        return
-    submit, as_completed, close = _executor(ctx.options)
+    workers = options.workers or default_workers()
+    pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+    for _ in range(min(workers, tasks)):
+        pool.submit(warm_up)  # its result does not matter: a worker that cannot import fails its tasks with the reason
     try:
-        futures = {}
-        for sub in subs:
-            try:
-                futures[submit(grade_task, make_task(sub, ctx))] = sub
-            except Exception as exc:
-                sub.reject(Status.CRASHED, f"could not start grading: {type(exc).__name__}: {exc}")
-                on_done and on_done(sub)
-        for future in as_completed(list(futures)):
-            sub = futures[future]
-            try:
-                step_record(sub, ctx, future.result())
-            except Exception as exc:  # a worker that died, or a result we could not record
-                sub.reject(Status.CRASHED, f"grading failed: {type(exc).__name__}: {first_line(str(exc))}")
-            if on_done:
-                on_done(sub)
+        yield Executor(pool.submit, cf.as_completed)
     finally:
-        close()
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def dispatch(subs: list[Submission], ctx: GradingContext, executor: Executor, on_done: Callable[[Submission], None] | None = None) -> None:
+    """Grade ``subs`` on ``executor``; record each result as it arrives (one writer)."""
+    futures = {}
+    for sub in subs:
+        try:
+            futures[executor.submit(grade_task, make_task(sub, ctx))] = sub
+        except Exception as exc:
+            sub.reject(Status.CRASHED, f"could not start grading: {type(exc).__name__}: {exc}")
+            on_done and on_done(sub)
+    for future in executor.as_completed(list(futures)):
+        sub = futures[future]
+        try:
+            step_record(sub, ctx, future.result())
+        except Exception as exc:  # a worker that died, or a result we could not record
+            sub.reject(Status.CRASHED, f"grading failed: {type(exc).__name__}: {first_line(str(exc))}")
+        if on_done:
+            on_done(sub)
 
 
 # ---------------------------------------------------------------- set-up
@@ -313,10 +332,10 @@ def grade_batch(
         for sub in subs:
             if sub not in todo and on_done:
                 on_done(sub)
-        with gradebook_warnings_silenced():
-            if todo:
+        if todo:
+            with gradebook_warnings_silenced(), open_executor(ctx.options, len(todo)) as executor:
                 register_assignments(ctx, {s.assignment for s in todo})
-            dispatch(todo, ctx, on_done)
+                dispatch(todo, ctx, executor, on_done)
     for sub in subs:
         step_hand_scores(sub, ctx)
     return subs

@@ -130,6 +130,15 @@ def _private_course(tmp: Path, task: GradingTask, submitted) -> Path:
     return course
 
 
+def warm_up() -> None:
+    """Import what :func:`grade_task` needs (nbgrader above all), so that a worker started early is ready."""
+    import nbgrader.apps  # noqa: F401
+    import nbgrader.converters  # noqa: F401
+    import nbgrader.preprocessors  # noqa: F401
+
+    from . import integrity, preprocessors, scoring, static_scan  # noqa: F401
+
+
 def grade_task(task: GradingTask) -> GradingResult:
     """Grade one submission in a private course folder: autograde, score once, then render the feedback."""
     from . import integrity
