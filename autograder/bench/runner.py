@@ -76,15 +76,18 @@ def run_notebook(path: Path, assignment: str, *, seed: int = 0, dataset: str = "
     return NotebookRun(assignment, dataset, seed, round(wall, 1), metrics, error)
 
 
-def time_grading(root: Path, assignment: str) -> float:
-    """Seconds ``dlcourse grade`` takes for one submission of ``assignment`` (its answer key)."""
+def time_grading(root: Path, assignment: str, copies: int = 1, workers: int | None = None) -> float:
+    """Seconds ``dlcourse grade`` takes for ``copies`` submissions of ``assignment`` (its answer key), fresh folders."""
     from ..pipeline.examples import answered_release
-    from ..pipeline.grade import grade_batch
+    from ..pipeline.grade import GradingOptions, grade_batch
 
     with tempfile.TemporaryDirectory(prefix="dlcourse-bench-grade-") as scratch:
-        submissions = Path(scratch) / "submissions" / "reference"
-        submissions.mkdir(parents=True)
-        nbformat.write(answered_release(root, assignment), submissions / f"{assignment}.ipynb")
+        submissions = Path(scratch) / "submissions"
+        answered = answered_release(root, assignment)
+        for number in range(copies):
+            student = submissions / ("reference" if copies == 1 else f"reference-{number + 1}")
+            student.mkdir(parents=True)
+            nbformat.write(answered, student / f"{assignment}.ipynb")
         start = time.perf_counter()
-        grade_batch(root, submissions.parent, Path(scratch) / "grading")
+        grade_batch(root, submissions, Path(scratch) / "grading", options=GradingOptions(workers=workers))
         return round(time.perf_counter() - start, 1)

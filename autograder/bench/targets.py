@@ -126,6 +126,13 @@ def markdown(runs: list[NotebookRun], grading_s: dict[str, float]) -> list[str]:
     lines += [f"| {v.what} | {v.measured} | {v.target} | {v.mark} |" for v in verdicts]
     overhead = grading_overhead(runs, grading_s)
     if overhead:
-        lines += ["", "| assignment | grading one submission / plain run of the notebook (target ≤ 1.15) |", "|---|---|"]
+        lines += [
+            "",
+            "Against the bench's own run of the notebook (nbclient in this process, figures not drawn), a stricter baseline",
+            "than the target's `jupyter nbconvert --execute`, which `benchmarks/grading_overhead.py` times.",
+            "",
+            "| assignment | grading one submission / the bench's run of the notebook (target ≤ 1.15) |",
+            "|---|---|",
+        ]
         lines += [f"| {aid} | {ratio:.2f} |" for aid, ratio in overhead.items()]
     return lines

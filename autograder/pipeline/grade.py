@@ -209,11 +209,10 @@ class Executor:
 
 @contextmanager
 def open_executor(options: GradingOptions, tasks: int) -> Iterator[Executor]:
-    """An :class:`Executor` for ``tasks`` submissions; local workers start (and import nbgrader) at once.
+    """An :class:`Executor` for up to ``tasks`` submissions; local workers start (and import nbgrader) at once.
 
-    Starting them here rather than on the first submission lets a worker's
-    start-up, about 2 s on a 2-core machine, overlap the coordinator's own
-    set-up (registering the assignments).
+    Started before the first submission is ready, a worker's start-up (about
+    2 s on a 2-core machine) overlaps the coordinator's own set-up.
     """
     if options.scheduler:
         from distributed import Client, as_completed
@@ -317,25 +316,28 @@ def grade_batch(
     on_start: Callable[[int], None] | None = None,
 ) -> list[Submission]:
     """Grade every notebook under ``submissions_dir``; results and files go to ``workdir``."""
-    ctx = make_context(root, workdir, options)
-    describe(ctx.options.sandbox)  # fails early when bwrap is required and missing
-    write_formgrader_config(workdir, root)
+    options = options or GradingOptions()
+    describe(options.sandbox)  # fails early when bwrap is required and missing
     with tempfile.TemporaryDirectory(prefix="dlcourse-intake-") as scratch:
         subs = intake.collect(submissions_dir, Path(scratch))
         if not subs:
             raise PipelineError(f"No notebooks found under {submissions_dir}. Expected <student>/<assignment>.ipynb, <student>.zip or an LMS zip.")
         if on_start:
             on_start(len(subs))
-        for sub in subs:
-            run_steps(sub, ctx, INTAKE)
-        todo = [s for s in subs if s.status is Status.PENDING and not s.skipped]
-        for sub in subs:
-            if sub not in todo and on_done:
-                on_done(sub)
-        if todo:
-            with gradebook_warnings_silenced(), open_executor(ctx.options, len(todo)) as executor:
-                register_assignments(ctx, {s.assignment for s in todo})
-                dispatch(todo, ctx, executor, on_done)
+        # The workers start first: their start-up (a process, nbgrader's imports) overlaps intake and registration.
+        with open_executor(options, len(subs)) as executor:
+            ctx = make_context(root, workdir, options)
+            write_formgrader_config(workdir, root)
+            for sub in subs:
+                run_steps(sub, ctx, INTAKE)
+            todo = [s for s in subs if s.status is Status.PENDING and not s.skipped]
+            for sub in subs:
+                if sub not in todo and on_done:
+                    on_done(sub)
+            if todo:
+                with gradebook_warnings_silenced():
+                    register_assignments(ctx, {s.assignment for s in todo})
+                    dispatch(todo, ctx, executor, on_done)
     for sub in subs:
         step_hand_scores(sub, ctx)
     return subs
