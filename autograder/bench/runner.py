@@ -85,7 +85,7 @@ def time_grading(root: Path, assignment: str, copies: int = 1, workers: int | No
         submissions = Path(scratch) / "submissions"
         answered = answered_release(root, assignment)
         for number in range(copies):
-            student = submissions / ("reference" if copies == 1 else f"reference-{number + 1}")
+            student = submissions / f"reference-{number + 1}"
             student.mkdir(parents=True)
             nbformat.write(answered, student / f"{assignment}.ipynb")
         start = time.perf_counter()
