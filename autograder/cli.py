@@ -6,6 +6,7 @@ non-zero with a message (not a traceback) when something needs fixing.
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from enum import StrEnum
@@ -128,6 +129,7 @@ def _grade_and_report(root: Path, submissions: Path, out: Path, options=None) ->
 
     from tqdm.auto import tqdm
 
+    from .pipeline.audit import PLAN_FILE, AuditPlan
     from .pipeline.grade import grade_batch
     from .pipeline.nbgrader_setup import db_url
     from .pipeline.release import PipelineError
@@ -152,6 +154,12 @@ def _grade_and_report(root: Path, submissions: Path, out: Path, options=None) ->
             _fail(str(exc))
     paths = write_reports(subs, out, db_url(out))
     typer.echo("\n" + summary_table(subs) + "\n")
+    plan = out / PLAN_FILE
+    if plan.exists():
+        typer.echo(str(AuditPlan(**json.loads(plan.read_text()))))
+        flagged = [s for s in subs if s.result.audit.startswith("for review")]
+        for sub in flagged:
+            typer.echo(f"  {sub.student}/{sub.assignment}: {sub.result.audit}")
     elapsed = time.perf_counter() - start
     counts = Counter(s.status for s in subs)
     skipped = sum(1 for s in subs if s.skipped)
@@ -186,10 +194,22 @@ def grade(
     show_hidden_tests: bool = typer.Option(
         False, "--show-hidden-tests", help="Show hidden tests' source in the students' feedback (hidden by default)."
     ),
+    audit_fraction: float = typer.Option(
+        0.05,
+        "--audit-fraction",
+        min=0.0,
+        max=1.0,
+        help="Share of the submissions with trained weights that are trained again and compared (at least one per assignment); 1 re-trains every submission.",
+    ),
+    audit_seed: int | None = typer.Option(None, "--audit-seed", help="Seed of the audit draw (default: drawn once, printed, kept for reruns)."),
+    audit_student: list[str] = typer.Option([], "--audit", help="A student to audit whatever the draw (repeatable)."),
 ) -> None:
     """Autograde a batch of submissions in parallel, sandboxed; write the gradebook CSV, feedback, statistics and charts.
 
-    Example: dlcourse grade ~/Downloads/submissions.zip --out build/grading --workers 4
+    Models handed in beside a notebook (its trained_models/ folder) are graded as trained, not trained again;
+    a sample of them is re-trained to check that the weights come from the code (--audit-fraction).
+
+    Example: dlcourse grade ~/Downloads/submissions.zip --out build/grading --workers 4 --audit alice
     """
     from .pipeline.grade import GradingOptions
     from .pipeline.sandbox import SandboxSettings
@@ -199,7 +219,16 @@ def grade(
     settings = SandboxSettings(
         mode=sandbox, memory_mb=memory_mb, cpu_seconds=cpu_seconds, cell_timeout=cell_timeout, notebook_timeout=notebook_timeout, threads=threads
     )
-    options = GradingOptions(workers=workers, scheduler=scheduler, force=force, sandbox=settings, show_hidden_tests=show_hidden_tests)
+    options = GradingOptions(
+        workers=workers,
+        scheduler=scheduler,
+        force=force,
+        sandbox=settings,
+        show_hidden_tests=show_hidden_tests,
+        audit_fraction=audit_fraction,
+        audit_seed=audit_seed,
+        audit_students=tuple(audit_student),
+    )
     root = _root()
     _grade_and_report(root, submissions.expanduser().resolve(), out.resolve(), options)
 
@@ -222,6 +251,9 @@ def export(
         10, "--timeout-minutes", help="The timeout set in Gradescope's autograder settings (10 by default there, 40 at most)."
     ),
     memory_mb: int = typer.Option(4096, "--memory-mb", help="Memory limit of the kernel; keep it below the container memory set in Gradescope."),
+    audit_fraction: float = typer.Option(
+        0.0, "--audit-fraction", min=0.0, max=1.0, help="Chance that a submission with trained models is trained again to audit them."
+    ),
 ) -> None:
     """Export an assignment's autograder for Gradescope: setup.sh, run_autograder and the course files, in one zip.
 
@@ -235,12 +267,21 @@ def export(
     [aid] = _select(root, [assignment])
     path = (out or root / "build" / "gradescope" / f"{aid}_autograder.zip").resolve()
     try:
-        build_zip(root, aid, path, hidden_visibility=hidden_visibility.value, timeout_minutes=timeout_minutes, memory_mb=memory_mb)
+        build_zip(
+            root,
+            aid,
+            path,
+            hidden_visibility=hidden_visibility.value,
+            timeout_minutes=timeout_minutes,
+            memory_mb=memory_mb,
+            audit_fraction=audit_fraction,
+        )
     except (FileNotFoundError, ValueError) as exc:
         _fail(str(exc))
     typer.echo(f"✓ Gradescope autograder for {aid} -> {path} ({path.stat().st_size / 1e6:.1f} MB)")
     typer.echo(
-        "  Upload it on the assignment's Configure Autograder page (Ubuntu 22.04 base image); students submit their .ipynb.\n"
+        "  Upload it on the assignment's Configure Autograder page (Ubuntu 22.04 base image); students submit the zip of\n"
+        "  `dlcourse handin` (their .ipynb and trained_models/), or the .ipynb alone (then the models are trained here).\n"
         f"  Set the autograder timeout to {timeout_minutes} min and enough memory in Gradescope's settings (see the README)."
     )
 
@@ -267,9 +308,54 @@ def validate(notebook: Path = typer.Argument(..., exists=True, dir_okay=False, h
             typer.echo("    " + item["source"].splitlines()[0][:100])
             if item.get("raw_error"):
                 typer.echo("    " + "\n    ".join(item["raw_error"].strip().splitlines()[-3:]))
+    _say_trained_models(notebook)
     if problems:
         _fail(f"{problems} problem(s) in {notebook.name}: fix them and validate again.")
     typer.secho(f"✓ {notebook.name}: every visible test passes. (Hidden tests are run when it is graded.)", fg=typer.colors.GREEN)
+
+
+def _say_trained_models(notebook: Path) -> None:
+    from .training import RECORD_DIR, handed_in_summary
+
+    folder = notebook.resolve().parent / RECORD_DIR
+    lines = handed_in_summary(folder)
+    if not lines:
+        typer.echo(f"No trained models in {folder}: the grader will train your models itself (same points, slower feedback).")
+        return
+    typer.echo(f"Trained models in {folder} (hand them in with the notebook: dlcourse handin {notebook.name}):")
+    for line in lines:
+        typer.echo(f"    {line}")
+
+
+@app.command()
+def handin(
+    notebook: Path = typer.Argument(..., exists=True, dir_okay=False, help="Your completed notebook."),
+    out: Path | None = typer.Option(None, "--out", "-o", help="The zip to write (default: <notebook>.zip beside it)."),
+) -> None:
+    """Pack your notebook and the models it trained (its trained_models/ folder) into one zip to hand in.
+
+    Example: dlcourse handin assignments/04_cnn/04_cnn.ipynb
+    """
+    import zipfile
+
+    from .pipeline.handed_in_models import MAX_FILE_BYTES, is_model_file
+    from .training import RECORD_DIR
+
+    notebook = notebook.resolve()
+    target = (out or notebook.with_suffix(".zip")).resolve()
+    folder = notebook.parent / RECORD_DIR
+    files = sorted(p for p in folder.iterdir() if p.is_file() and is_model_file(p.name)) if folder.is_dir() else []
+    too_large = [p.name for p in files if p.stat().st_size > MAX_FILE_BYTES]
+    if too_large:
+        _fail(f"{', '.join(too_large)}: over the grader's {MAX_FILE_BYTES >> 20} MB cap for one file; is that the course's model?")
+    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
+        bundle.write(notebook, notebook.name)
+        for path in files:
+            bundle.write(path, f"{RECORD_DIR}/{path.name}")
+    _say_trained_models(notebook)
+    typer.secho(
+        f"✓ {target} ({target.stat().st_size / 1e6:.1f} MB): {notebook.name} and {len(files)} file(s) of {RECORD_DIR}/", fg=typer.colors.GREEN
+    )
 
 
 @app.command()

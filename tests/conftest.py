@@ -44,3 +44,28 @@ def _tensorflow_only_where_marked(request):
     marked = any(request.node.get_closest_marker(m) for m in ("tensorflow", "kernel", "slow", "data"))
     if not before and "tensorflow" in sys.modules and not marked:
         pytest.fail(f"{request.node.nodeid} imported TensorFlow: mark it @pytest.mark.tensorflow", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def example_class(tmp_path_factory):
+    """Grade an assignment's example class once per session (lazily), keeping the weights grading trained.
+
+    ``example_class(aid)`` -> (submissions by student, report paths, grading folder); the answer key's
+    models are in ``<grading folder>/trained_models/alice/<aid>/``, trained by the grader from the key's code.
+    """
+    from autograder.pipeline.examples import build_example_class
+    from autograder.pipeline.grade import GradingOptions, grade_batch
+    from autograder.pipeline.report import write_reports
+
+    cache = {}
+
+    def grade(aid):
+        if aid not in cache:
+            work = tmp_path_factory.mktemp(aid)
+            build_example_class(ROOT, [aid], work / "submissions")
+            subs = grade_batch(ROOT, work / "submissions", work / "grading", options=GradingOptions(keep_trained_models=True))
+            paths = write_reports(subs, work / "grading", f"sqlite:///{work / 'grading' / 'gradebook.db'}")
+            cache[aid] = ({s.student: s for s in subs}, paths, work / "grading")
+        return cache[aid]
+
+    return grade

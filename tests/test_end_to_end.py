@@ -7,13 +7,16 @@ expected message.
 """
 
 import csv
+import shutil
+import time
+from pathlib import Path
 
 import pytest
 
 from autograder.course import assignment_ids
-from autograder.pipeline.examples import build_example_class, example_students
-from autograder.pipeline.grade import grade_batch
-from autograder.pipeline.report import write_reports
+from autograder.pipeline.examples import example_students
+from autograder.pipeline.grade import GradingOptions, grade_batch
+from autograder.training import RECORD_DIR
 
 pytestmark = pytest.mark.slow
 
@@ -21,20 +24,9 @@ CASES = [(aid, ex.student) for aid in assignment_ids() for ex in example_student
 
 
 @pytest.fixture(scope="module")
-def graded(root, tmp_path_factory):
-    """Grade each assignment's example class once (lazily, so `-k <id>` grades only that one)."""
-    cache = {}
-
-    def grade(aid):
-        if aid not in cache:
-            work = tmp_path_factory.mktemp(aid)
-            build_example_class(root, [aid], work / "submissions")
-            subs = grade_batch(root, work / "submissions", work / "grading")
-            paths = write_reports(subs, work / "grading", f"sqlite:///{work / 'grading' / 'gradebook.db'}")
-            cache[aid] = ({s.student: s for s in subs}, paths)
-        return cache[aid]
-
-    return grade
+def graded(example_class):
+    """Each assignment's example class, graded once per session (lazily, so `-k <id>` grades only that one)."""
+    return lambda aid: example_class(aid)[:2]
 
 
 def test_every_assignment_has_an_example_class():
@@ -76,3 +68,61 @@ def test_reports_hold_every_student(graded, aid):
     assert paths["histogram"].stat().st_size > 5000
     with paths["nbgrader export"].open() as handle:
         assert len(list(csv.DictReader(handle))) == len(results)
+
+
+# ---------------------------------------------------------------- grading the models the student trained
+
+TRAINING_ASSIGNMENTS = [aid for aid in assignment_ids() if aid != "02_backprop"]
+
+
+def hand_in(sub, models: Path, inbox: Path, student: str) -> Path:
+    """``sub``'s notebook and ``models`` as a student hands them in: <inbox>/<student>/<notebook> and trained_models/."""
+    folder = inbox / student
+    folder.mkdir(parents=True)
+    shutil.copy(sub.path, folder / sub.path.name)
+    shutil.copytree(models, folder / RECORD_DIR)
+    return folder
+
+
+@pytest.mark.parametrize("aid", TRAINING_ASSIGNMENTS)
+def test_the_answer_key_graded_from_its_weights_scores_as_when_trained(root, example_class, tmp_path, aid):
+    results, _, workdir = example_class(aid)
+    trained = results["alice"]
+    models = workdir / RECORD_DIR / "alice" / aid
+    assert sorted(models.glob("*.weights.h5")), f"grading the key of {aid} kept no weights in {models}"
+    assert trained.result.training and all(t.outcome == "trained" for t in trained.result.training)
+    hand_in(trained, models, tmp_path / "submissions", "alice")
+    start = time.perf_counter()
+    [reused] = grade_batch(root, tmp_path / "submissions", tmp_path / "grading", options=GradingOptions(audit_fraction=0))
+    seconds = time.perf_counter() - start
+    assert reused.status == "graded", reused.message
+    assert [t.outcome for t in reused.result.training] == ["restored"] * len(trained.result.training), reused.result.training_summary
+    assert reused.auto_score == trained.auto_score == trained.auto_max_score, reused.failed_tests
+    print(f"{aid}: answer key graded with its weights in {seconds:.1f} s (trained: {trained.seconds:.1f} s)")
+
+
+def test_edited_code_is_trained_again_and_an_honest_submission_passes_its_audit(root, example_class, tmp_path):
+    aid = "01_logistic_regression"
+    results, _, workdir = example_class(aid)
+    key = results["alice"]
+    models = workdir / RECORD_DIR / "alice" / aid
+    inbox = tmp_path / "submissions"
+    hand_in(key, models, inbox, "honest")
+    edited = hand_in(key, models, inbox, "edited")
+    notebook = edited / key.path.name
+    text = notebook.read_text()
+    assert text.count("epochs, batch_size = 10, 64") == 1
+    notebook.write_text(text.replace("epochs, batch_size = 10, 64", "epochs, batch_size = 10, 64  # changed after training"))
+    subs = {
+        s.student: s for s in grade_batch(root, inbox, tmp_path / "grading", options=GradingOptions(audit_fraction=0, audit_students=("honest",)))
+    }
+    [note] = subs["edited"].result.training
+    assert note.outcome == "trained" and "training code" in note.reason
+    assert "training code" in subs["edited"].feedback.read_text(), "the feedback says why it trained"
+    assert subs["edited"].auto_score == subs["edited"].auto_max_score
+    [audit] = subs["honest"].result.training
+    assert audit.outcome == "audited" and audit.audit in ("bit-equal", "within tolerance"), audit
+    assert subs["honest"].result.audit and "for review" not in subs["honest"].result.audit
+    assert subs["honest"].auto_score == subs["honest"].auto_max_score
+    with (tmp_path / "grading" / "audit.json").open() as handle:
+        assert "honest/01_logistic_regression" in handle.read()

@@ -198,8 +198,11 @@ def zips(root, tmp_path_factory):
     return {aid: gradescope.build_zip(root, aid, folder / f"{aid}.zip") for aid in ASSIGNMENTS}
 
 
-def run_autograder(bundle: Path, notebook, where: Path) -> tuple[dict, float]:
-    """Lay ``where`` out as Gradescope's /autograder, run run_autograder on ``notebook``; results.json and wall seconds."""
+def run_autograder(bundle: Path, notebook, where: Path, models: Path | None = None, cores: int | None = None) -> tuple[dict, float]:
+    """Lay ``where`` out as Gradescope's /autograder, run run_autograder on ``notebook``; results.json and wall seconds.
+
+    ``models``: a trained_models/ folder handed in beside the notebook; ``cores``: pin the run to that many cores (taskset).
+    """
     for sub in ("source", "submission", "results"):
         (where / sub).mkdir(parents=True)
     with zipfile.ZipFile(bundle) as archive:
@@ -207,10 +210,13 @@ def run_autograder(bundle: Path, notebook, where: Path) -> tuple[dict, float]:
     shutil.copy(where / "source" / "run_autograder", where / "run_autograder")  # what Gradescope's image build does
     (where / "run_autograder").chmod(0o755)
     nbformat.write(notebook, where / "submission" / "notebook.ipynb")
+    if models is not None:
+        shutil.copytree(models, where / "submission" / "trained_models")
     env = {k: v for k, v in os.environ.items() if k not in ("DLCOURSE_ROOT", "PYTHONPATH")}
     env.update(AUTOGRADER_ROOT=str(where), AUTOGRADER_PYTHON=sys.executable)
+    pin = ["taskset", "-c", ",".join(str(c) for c in sorted(os.sched_getaffinity(0))[:cores])] if cores else []
     start = time.perf_counter()
-    run = subprocess.run([str(where / "run_autograder")], cwd=where, env=env, capture_output=True, text=True, timeout=1200)
+    run = subprocess.run([*pin, str(where / "run_autograder")], cwd=where, env=env, capture_output=True, text=True, timeout=1200)
     seconds = time.perf_counter() - start
     (where / "results" / "stdout").write_text(run.stdout + run.stderr)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
@@ -234,6 +240,18 @@ def test_answer_key_gets_full_marks(root, zips, tmp_path, aid):
     assert "status:" not in results["output"]  # graded cleanly: no timeout, no withheld points
     hidden = {t["name"] for t in results["tests"] if t["visibility"] == "after_published"}
     assert hidden and all(t["visibility"] in ("visible", "after_published") for t in results["tests"])
+
+
+@pytest.mark.slow
+@pytest.mark.kernel
+@pytest.mark.skipif(not shutil.which("taskset"), reason="needs taskset (util-linux) to pin the run to one core")
+def test_cnn_answer_key_with_its_weights_grades_on_one_core_within_gradescopes_default(root, zips, example_class, tmp_path):
+    aid = "04_cnn"
+    _, _, workdir = example_class(aid)  # the example class's grading trained the key and kept its weights
+    models = workdir / "trained_models" / "alice" / aid
+    results, seconds = run_autograder(zips[aid], answered_release(root, aid), tmp_path / "with_weights", models=models, cores=1)
+    assert results["score"] == sum(t["max_score"] for t in results["tests"]) > 0, [t for t in results["tests"] if t["score"] < t["max_score"]]
+    assert seconds < 10 * 60, f"{seconds:.0f} s on one core: over Gradescope's default timeout"
 
 
 @pytest.mark.slow

@@ -24,7 +24,9 @@ from pathlib import Path
 
 import nbformat
 
-from . import intake
+from ..training import RECORD_DIR, Mode
+from . import handed_in_models, intake
+from .audit import choose_audits
 from .intake import Submission
 from .model import GradingResult, GradingTask, Status
 from .nbgrader_setup import course_config, db_url, gradebook_warnings_silenced, make_api, result_error, write_formgrader_config
@@ -47,6 +49,10 @@ class GradingOptions:
     integrity: bool = True
     static_scan: bool = True
     show_hidden_tests: bool = False
+    audit_fraction: float = 0.05  # share of the submissions with weights trained again (at least one per assignment)
+    audit_seed: int | None = None  # None: drawn, printed and kept in grading_state.json for reruns
+    audit_students: tuple[str, ...] = ()  # always audited
+    keep_trained_models: bool = False  # write the weights grading trained to <workdir>/trained_models/<student>/<assignment>/
 
 
 @dataclass
@@ -93,11 +99,20 @@ def step_deduplicate(sub: Submission, ctx: GradingContext) -> None:
 
 
 def content_hash(sub: Submission, ctx: GradingContext) -> str:
-    settings = [ctx.options.sandbox.to_dict(), ctx.options.integrity, ctx.options.static_scan, ctx.options.show_hidden_tests]
+    settings = [ctx.options.sandbox.to_dict(), ctx.options.integrity, ctx.options.static_scan, ctx.options.show_hidden_tests, training_mode(sub, ctx)]
     digest = hashlib.sha256()
     for part in (sub.path.read_bytes(), ctx.source_path(sub).read_bytes(), GRADER_VERSION.encode(), json.dumps(settings, sort_keys=True).encode()):
         digest.update(hashlib.sha256(part).digest())
+    for name, data in sorted(handed_in_models.read_folder(sub.trained_models).files.items()):
+        digest.update(hashlib.sha256(name.encode() + b"\0" + data).digest())
     return digest.hexdigest()
+
+
+def training_mode(sub: Submission, ctx: GradingContext) -> str:
+    """How the kernel treats the handed-in weights: reuse them, train again to audit them, or always train."""
+    if ctx.options.audit_fraction >= 1 or sub.audit:
+        return Mode.AUDIT
+    return Mode.REUSE
 
 
 def step_unchanged(sub: Submission, ctx: GradingContext) -> None:
@@ -112,7 +127,9 @@ def step_unchanged(sub: Submission, ctx: GradingContext) -> None:
     sub.skipped = True
 
 
-INTAKE: tuple[Step, ...] = (step_read, step_identify, step_deduplicate, step_unchanged)
+INTAKE: tuple[Step, ...] = (step_read, step_identify, step_deduplicate)
+# After the audit sample is drawn (an audited submission is graded differently, so its hash differs).
+RECHECK: tuple[Step, ...] = (step_unchanged,)
 
 
 def run_steps(sub: Submission, ctx: GradingContext, steps: Iterable[Step] = INTAKE) -> Submission:
@@ -130,6 +147,7 @@ def run_steps(sub: Submission, ctx: GradingContext, steps: Iterable[Step] = INTA
 
 
 def make_task(sub: Submission, ctx: GradingContext) -> GradingTask:
+    handed_in = handed_in_models.read_folder(sub.trained_models)
     return GradingTask(
         student=sub.student,
         assignment=sub.assignment,
@@ -142,6 +160,9 @@ def make_task(sub: Submission, ctx: GradingContext) -> GradingTask:
         integrity=ctx.options.integrity,
         static_scan=ctx.options.static_scan,
         show_hidden_tests=ctx.options.show_hidden_tests,
+        trained_models=handed_in.files,
+        training_mode=training_mode(sub, ctx),
+        keep_trained_models=ctx.options.keep_trained_models,
     )
 
 
@@ -169,6 +190,11 @@ def step_record(sub: Submission, ctx: GradingContext, result: GradingResult) -> 
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(result.autograded)
         _write_class_gradebook(sub, nbformat.reads(result.autograded, as_version=4), ctx)
+    if result.trained_files:
+        folder = ctx.workdir / RECORD_DIR / sub.student / sub.assignment
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, data in result.trained_files.items():
+            (folder / Path(name).name).write_bytes(data)
     if result.feedback_html:
         html = ctx.output_path("feedback", sub, ".html")
         html.parent.mkdir(parents=True, exist_ok=True)
@@ -330,6 +356,12 @@ def grade_batch(
             write_formgrader_config(workdir, root)
             for sub in subs:
                 run_steps(sub, ctx, INTAKE)
+            seed = options.audit_seed if options.audit_seed is not None else ctx.state.get("audit_seed")
+            plan = choose_audits(subs, options.audit_fraction, seed, options.audit_students)
+            ctx.state["audit_seed"] = plan.seed
+            plan.write(workdir)
+            for sub in subs:
+                run_steps(sub, ctx, RECHECK)
             todo = [s for s in subs if s.status is Status.PENDING and not s.skipped]
             for sub in subs:
                 if sub not in todo and on_done:

@@ -36,6 +36,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import re
 import shutil
 import sys
@@ -44,6 +45,8 @@ import zipfile
 from enum import StrEnum
 from pathlib import Path
 
+from ..training import RECORD_DIR
+from .handed_in_models import MAX_FILE_BYTES, is_model_file
 from .model import GradingResult, Status
 
 
@@ -173,13 +176,15 @@ def build_zip(
     hidden_visibility: str = "after_published",
     timeout_minutes: int = 10,
     memory_mb: int = 4096,
+    audit_fraction: float = 0.0,
 ) -> Path:
     """Write Gradescope's autograder zip for ``assignment`` to ``out``; returns ``out``.
 
     ``timeout_minutes`` is the timeout set in the assignment's Gradescope settings
     (default 10, at most 40): grading stops the notebook :data:`TIMEOUT_MARGIN_S`
     earlier so a results.json is always written. ``memory_mb`` caps the kernel's
-    memory; keep it below the container's memory set in Gradescope.
+    memory; keep it below the container's memory set in Gradescope. ``audit_fraction`` is the
+    chance that a submission handed in with its trained models is trained again to audit them.
     """
     if hidden_visibility not in VISIBILITIES:
         raise ValueError(f"hidden visibility must be one of {', '.join(VISIBILITIES)}, not {hidden_visibility!r}")
@@ -194,6 +199,7 @@ def build_zip(
         "hidden_visibility": hidden_visibility,
         "timeout_minutes": timeout_minutes,
         "memory_mb": memory_mb,
+        "audit_fraction": audit_fraction,
     }
     out.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as bundle:
@@ -302,6 +308,15 @@ def _submission_notebooks(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts and not p.name.startswith("."))
 
 
+def _submission_models(folder: Path) -> list[Path]:
+    """The trained models handed in: in trained_models/ (the zip of `dlcourse handin`, unpacked) or uploaded loose."""
+    found: dict[str, Path] = {}
+    for path in sorted(folder.rglob("*"), key=lambda p: (RECORD_DIR not in p.parts, str(p))):
+        if path.is_file() and not path.is_symlink() and is_model_file(path.name) and path.stat().st_size <= MAX_FILE_BYTES:
+            found.setdefault(path.name, path)
+    return list(found.values())
+
+
 def grade_submission(autograder_root: Path) -> dict:
     """Grade ``<root>/submission`` with the same pipeline as ``dlcourse grade``; write and return results.json."""
     import nbformat
@@ -335,7 +350,14 @@ def grade_submission(autograder_root: Path) -> dict:
     found.sort(key=lambda p: p.name != source_path.name)
     for i, path in enumerate(found):
         shutil.copy(path, inbox / f"{i:03d}_{path.name}")
-    options = GradingOptions(workers=1, sandbox=sandbox)
+    models = _submission_models(autograder_root / "submission")
+    if models:
+        (inbox / RECORD_DIR).mkdir()
+        for path in models:
+            shutil.copy(path, inbox / RECORD_DIR / path.name)
+    # One submission per run: "at least one per assignment" would audit every one, so it is a coin toss here.
+    audited = ("student",) if random.random() < settings.get("audit_fraction", 0.0) else ()
+    options = GradingOptions(workers=1, sandbox=sandbox, audit_fraction=0.0, audit_students=audited)
     subs = grade_batch(course, work / "submissions", work / "grading", options=options)
     graded = [s for s in subs if s.assignment == aid and s.status is not Status.INVALID]
     sub = graded[0] if graded else subs[0]

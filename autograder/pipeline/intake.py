@@ -7,6 +7,9 @@ Accepted layouts (mixable):
 * ``<student>.zip`` holding the notebook anywhere inside
 * an LMS batch download (a folder or a ``.zip``) of files named
   ``<student>_<anything>_<assignment>.ipynb``  (Canvas, Moodle)
+
+Beside a notebook, a ``trained_models/`` folder (what ``dlcourse handin``
+packs) holds the weights the student trained: see :mod:`.handed_in_models`.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from pathlib import Path
 
 import nbformat
 
+from . import handed_in_models
 from .model import GradingResult, Status
 
 _STUDENT_ID = re.compile(r"[^A-Za-z0-9_.-]+")
@@ -41,6 +45,12 @@ class Submission:
     skipped: bool = False  # unchanged since the last run: the recorded result is reused
     feedback: Path | None = None
     result: GradingResult = field(default_factory=GradingResult)
+    audit: bool = False  # chosen to be trained again, and its submitted weights compared
+
+    @property
+    def trained_models(self) -> Path | None:
+        """The ``trained_models/`` folder handed in beside the notebook, if any."""
+        return handed_in_models.folder_beside(self.path)
 
     def reject(self, status: Status, message: str) -> None:
         self.result = GradingResult(status=status, message=message)
@@ -102,6 +112,8 @@ def _extract(archive: Path, scratch: Path) -> Path:
                 out = target / name
                 out.parent.mkdir(parents=True, exist_ok=True)
                 out.write_bytes(bundle.read(member))
+            else:
+                handed_in_models.extract_from_zip(bundle, member, target)
     return target
 
 

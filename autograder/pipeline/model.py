@@ -11,6 +11,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from enum import StrEnum
 
+from ..training import AuditVerdict
+from ..training import Outcome as TrainingOutcome
+
 
 class Status(StrEnum):
     """What became of one submission. A ``StrEnum``: it prints, compares and writes to CSV as its value."""
@@ -108,6 +111,43 @@ class CellScore:
     failure: str = ""  # first line of the error a failing test cell raised
 
 
+@dataclass(frozen=True)
+class TrainingNote:
+    """One call of ``train_or_restore`` in the grading kernel."""
+
+    name: str
+    outcome: TrainingOutcome
+    reason: str = ""
+    seconds: float = 0.0
+    audit: AuditVerdict | None = None
+    audit_detail: str = ""
+
+    @property
+    def flagged(self) -> bool:
+        return self.audit is AuditVerdict.MISMATCH
+
+    def __str__(self) -> str:
+        if self.outcome is TrainingOutcome.AUDITED:
+            return f"{self.name}: audit {self.audit}" + (f" ({self.audit_detail})" if self.flagged else "")
+        return f"{self.name}: {self.outcome}" + (f" ({self.reason})" if self.reason else "")
+
+    @classmethod
+    def from_dict(cls, data: dict) -> TrainingNote:
+        audit = data.get("audit")
+        if isinstance(audit, dict):  # as the kernel writes it
+            verdict, detail = audit.get("verdict"), audit.get("detail", "")
+        else:  # as to_dict wrote it
+            verdict, detail = audit, data.get("audit_detail", "")
+        return cls(
+            name=str(data["name"])[:64],
+            outcome=TrainingOutcome(data["outcome"]),
+            reason=str(data.get("reason", ""))[:300],
+            seconds=float(data.get("seconds") or 0.0),
+            audit=AuditVerdict(verdict) if verdict else None,
+            audit_detail=str(detail)[:500],
+        )
+
+
 @dataclass
 class GradingTask:
     """Everything a worker needs to grade one submission (plain data: it may travel to another machine)."""
@@ -123,6 +163,9 @@ class GradingTask:
     integrity: bool = True
     static_scan: bool = True
     show_hidden_tests: bool = False
+    trained_models: dict[str, bytes] = field(default_factory=dict)  # file name -> bytes, from trained_models/
+    training_mode: str = "reuse"  # autograder.training.Mode: reuse, train or audit
+    keep_trained_models: bool = False  # send back the kernel's trained_models/ (the weights grading trained)
 
 
 @dataclass
@@ -135,8 +178,10 @@ class GradingResult:
     events: list[CellEvent] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # e.g. read-only cells the student edited (restored)
+    training: list[TrainingNote] = field(default_factory=list)  # each graded model: restored, trained or audited
     autograded: str | None = field(default=None, repr=False)  # the autograded notebook (JSON text)
     feedback_html: str | None = field(default=None, repr=False)
+    trained_files: dict[str, bytes] | None = field(default=None, repr=False)  # with keep_trained_models
     seconds: float | None = None
     host: str = ""
 
@@ -165,11 +210,29 @@ class GradingResult:
     def failed_tests(self) -> list[tuple[str, str]]:
         return [(c.grade_id, c.failure) for c in self.cells if c.autograded and c.failure]
 
+    @property
+    def audit(self) -> str:
+        """The audit column: empty when not audited, else each audited model's verdict ("for review" on a mismatch)."""
+        audited = [t for t in self.training if t.outcome is TrainingOutcome.AUDITED]
+        if not audited:
+            return ""
+        if any(t.flagged for t in audited):
+            return "for review: the submitted weights do not come from this code: " + "; ".join(
+                f"{t.name}: {t.audit_detail}" for t in audited if t.flagged
+            )
+        return "; ".join(f"{t.name}: {t.audit}" for t in audited)
+
+    @property
+    def training_summary(self) -> str:
+        """Which models were graded as submitted and which were trained here, and why."""
+        return "; ".join(str(t) for t in self.training if t.outcome is not TrainingOutcome.AUDITED)
+
     def to_dict(self, files: bool = True) -> dict:
         data = asdict(self)
         if not files:
             data.pop("autograded")
             data.pop("feedback_html")
+            data.pop("trained_files")
         return data
 
     @classmethod
@@ -180,4 +243,5 @@ class GradingResult:
         kwargs["cells"] = [CellScore(**c) for c in kwargs.get("cells", [])]
         kwargs["events"] = [CellEvent.from_dict(e) for e in kwargs.get("events", [])]
         kwargs["findings"] = [Finding.from_dict(f) for f in kwargs.get("findings", [])]
+        kwargs["training"] = [TrainingNote.from_dict(t) for t in kwargs.get("training", [])]
         return cls(**kwargs)

@@ -23,6 +23,8 @@ COLUMNS = [
     "message",
     "feedback",
     "file",
+    "trained_models",  # per model: graded as handed in (restored) or trained here, and why
+    "audit",  # empty unless re-trained to check the handed-in weights; "for review: ..." on a mismatch
 ]
 
 
@@ -50,6 +52,8 @@ def write_csv(subs: Sequence[Submission], path: Path) -> Path:
                     s.message.replace("\n", " | "),
                     str(s.feedback or ""),
                     str(s.path),
+                    s.result.training_summary,
+                    s.result.audit,
                 ]
             )
     return path

@@ -17,6 +17,7 @@ every report agree.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import socket
@@ -27,7 +28,9 @@ from pathlib import Path
 import nbformat
 
 from ..environment import temporary_environment
-from .model import GradingResult, GradingTask, Status
+from ..training import RECORD_DIR
+from .handed_in_models import read_folder
+from .model import GradingResult, GradingTask, Status, TrainingNote
 from .nbgrader_setup import gradebook_warnings_silenced
 
 
@@ -130,6 +133,37 @@ def _private_course(tmp: Path, task: GradingTask, submitted) -> Path:
     return course
 
 
+TRAINING_LOG = "training.jsonl"
+MAX_TRAINING_LOG_BYTES = 1024 * 1024
+
+
+def _hand_models_to_kernel(task: GradingTask, kernel_dir: Path) -> dict[str, str]:
+    """Put the handed-in model files where the kernel's ``train_or_restore`` looks; the kernel's training settings."""
+    from ..training import LOG_VARIABLE, MODE_VARIABLE
+
+    folder = kernel_dir / "work" / RECORD_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, data in task.trained_models.items():
+        (folder / Path(name).name).write_bytes(data)
+    return {MODE_VARIABLE: task.training_mode, LOG_VARIABLE: str(kernel_dir / TRAINING_LOG)}
+
+
+def read_training_log(kernel_dir: Path) -> list[TrainingNote]:
+    """What ``train_or_restore`` reported from the kernel, one line per model (unreadable lines are skipped)."""
+    path = kernel_dir / TRAINING_LOG
+    if not path.is_file():
+        return []
+    notes = []
+    with path.open("rb") as handle:
+        text = handle.read(MAX_TRAINING_LOG_BYTES).decode("utf-8", "replace")
+    for line in text.splitlines():
+        try:
+            notes.append(TrainingNote.from_dict(json.loads(line)))
+        except (ValueError, KeyError, TypeError):
+            continue
+    return notes
+
+
 def warm_up() -> None:
     """Import what :func:`grade_task` needs (nbgrader above all), so that a worker started early is ready."""
     import nbgrader.apps  # noqa: F401
@@ -158,8 +192,10 @@ def grade_task(task: GradingTask) -> GradingResult:
     with tempfile.TemporaryDirectory(prefix="dlcourse-grade-") as tmp:
         course = _private_course(Path(tmp), task, submitted)
         private_db = db_url(course)
-        api = make_api(_config(task, root, course, Path(tmp) / "kernel"))
-        with temporary_environment(grading_environment()), gradebook_warnings_silenced():
+        kernel_dir = Path(tmp) / "kernel"
+        api = make_api(_config(task, root, course, kernel_dir))
+        training_env = _hand_models_to_kernel(task, kernel_dir)
+        with temporary_environment({**grading_environment(), **training_env}), gradebook_warnings_silenced():
             outcome = api.autograde(task.assignment, task.student, force=True)
         graded_path = course / "autograded" / task.student / task.assignment / f"{task.notebook_id}.ipynb"
         if os.environ.get("DLCOURSE_GRADING_DEBUG"):
@@ -169,6 +205,10 @@ def grade_task(task: GradingTask) -> GradingResult:
             result.seconds = time.perf_counter() - start
             return result
         graded = nbformat.read(graded_path, as_version=4)
+        result.training = read_training_log(kernel_dir)
+        if task.keep_trained_models:
+            result.trained_files = read_folder(kernel_dir / "work" / RECORD_DIR).files
+        notes += [f"for review: the submitted weights do not come from this code ({t.name}: {t.audit_detail})" for t in result.training if t.flagged]
         events = read_events(graded)
         order = [c.metadata["nbgrader"]["grade_id"] for c in graded.cells if c.metadata.get("nbgrader", {}).get("grade")]
         cells = read_scores(private_db, task.assignment, task.notebook_id, task.student, order, failure_messages(graded))
