@@ -15,6 +15,7 @@ from pathlib import Path
 import typer
 
 from .course import CourseNotFoundError, assignment_ids, find_course_root
+from .pipeline.audit import DEFAULT_AUDIT_FRACTION
 from .pipeline.gradescope import Visibility
 from .pipeline.sandbox import CELL_TIMEOUT
 
@@ -195,7 +196,7 @@ def grade(
         False, "--show-hidden-tests", help="Show hidden tests' source in the students' feedback (hidden by default)."
     ),
     audit_fraction: float = typer.Option(
-        0.05,
+        DEFAULT_AUDIT_FRACTION,
         "--audit-fraction",
         min=0.0,
         max=1.0,

@@ -31,6 +31,8 @@ import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from ..pipeline.audit import DEFAULT_AUDIT_FRACTION
+
 # Notebooks whose grading leaves a core idle, so that a second worker on the benchmark machine gains.
 LIGHT = ("01_logistic_regression", "02_backprop")
 CLUSTERS = ((1, 2), (1, 16), (4, 16), (16, 16))  # (machines, cores per machine)
@@ -77,6 +79,75 @@ def saving(baseline: dict, *, yardstick_s: float, bench_cores: int, pair_speedup
     return Saving(baseline["machine"]["date"], scale, before)
 
 
+@dataclass(frozen=True)
+class WeightsProjection:
+    """The class graded from the students' weights: all but the audited sample restore, the sample trains."""
+
+    assignment: str
+    with_weights_s: float  # measured: the key graded with its weights handed in
+    trained_s: float  # measured: the key graded by training
+    audited: int  # submissions trained again
+    core_hours: float
+    wall_hours: dict[str, float]
+
+
+def audited_count(students: int, fraction: float) -> int:
+    """As ``dlcourse grade`` draws it: ``ceil(fraction x students)``, at least one (none at fraction 0)."""
+    return 0 if fraction <= 0 else min(students, max(1, math.ceil(fraction * students)))
+
+
+def project_with_weights(
+    measured: dict[str, dict], grading_s: dict[str, float], *, fraction: float, bench_cores: int, pair_speedup: float, students: int = 300
+) -> list[WeightsProjection]:
+    """Restoring grades like a light notebook (one core busy, so a second worker gains); an audit trains like today."""
+    rows = []
+    for assignment, full_s in sorted(grading_s.items()):
+        row = measured.get(assignment)
+        if row is None:  # nothing to restore (02 trains no model): graded as today
+            reuse_s, trained_s, audits = full_s, full_s, 0
+        else:
+            reuse_s, trained_s, audits = row["with_weights_s"], row["trained_s"], audited_count(students, fraction)
+        reuse_speedup = pair_speedup if row is not None or assignment in LIGHT else 1.0
+        seconds = (students - audits) * reuse_s / reuse_speedup + audits * trained_s
+        wall = {}
+        for machines, cores in CLUSTERS:
+            slots = machines * max(1, cores // bench_cores)
+            wall[f"{machines} x {cores} cores"] = math.ceil(students / slots) * seconds / students / 3600
+        rows.append(WeightsProjection(assignment, reuse_s, trained_s, audits, seconds * bench_cores / 3600, wall))
+    return rows
+
+
+def render_with_weights(rows: list[WeightsProjection], *, machine: dict, fraction: float, students: int, today_core_hours: float) -> str:
+    clusters = list(rows[0].wall_hours) if rows else []
+    total = sum(r.core_hours for r in rows)
+    lines = [
+        "",
+        f"## With the students' weights: audit fraction {fraction:g}",
+        "",
+        f"From `benchmarks/grading_with_weights.json` ({machine.get('cpu', '?')}, {machine.get('cores', '?')} cores, "
+        f"{machine.get('date', '?')}): each submission is graded from its handed-in weights, and "
+        f"`ceil({fraction:g} x {students})` of each assignment's submissions are trained again to audit them "
+        "(at `dlcourse grade`'s default). A grading that restores keeps one core busy, so two run side by side on the "
+        "benchmark machine (the same gain as the light notebooks above); an audit trains as a grading does today.",
+        "",
+        "| assignment | s with weights | s trained | audited | core-hours | " + " | ".join(f"wall h, {c}" for c in clusters) + " |",
+        "|---|---|---|---|---|" + "---|" * len(clusters),
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r.assignment} | {r.with_weights_s:.0f} | {r.trained_s:.0f} | {r.audited} | {r.core_hours:.1f} | "
+            + " | ".join(f"{h:.2f}" for h in r.wall_hours.values())
+            + " |"
+        )
+    lines.append(
+        f"| all | | | {sum(r.audited for r in rows)} | {total:.1f} | "
+        + " | ".join(f"{sum(r.wall_hours[c] for r in rows):.2f}" for c in clusters)
+        + " |"
+    )
+    lines += ["", f"{total:.1f} core-hours for the class against {today_core_hours:.1f} when every submission is trained again."]
+    return "\n".join(lines) + "\n"
+
+
 def render(rows: list[ClassProjection], *, machine: dict, pair_speedup: float, students: int, before: Saving | None = None) -> str:
     clusters = list(rows[0].wall_hours) if rows else []
     lines = [
@@ -121,7 +192,7 @@ def render(rows: list[ClassProjection], *, machine: dict, pair_speedup: float, s
     return "\n".join(lines) + "\n"
 
 
-def write_projection(benchmarks: Path, students: int = 300) -> Path:
+def write_projection(benchmarks: Path, students: int = 300, audit_fraction: float = DEFAULT_AUDIT_FRACTION) -> Path:
     results = json.loads((benchmarks / "results.json").read_text())
     throughput = json.loads((benchmarks / "grading_throughput.json").read_text())
     runs = {r["workers"]: r["seconds"] for r in throughput["runs"] if r["mode"].startswith("dlcourse")}
@@ -135,9 +206,22 @@ def write_projection(benchmarks: Path, students: int = 300) -> Path:
     payload = {"machine": machine, "students": students, "pair_speedup": round(pair_speedup, 3), "rows": [asdict(r) for r in rows]}
     if before:
         payload["before"] = asdict(before) | {"saved_core_hours": round(before.saved(rows), 2)}
+    text = render(rows, machine=machine, pair_speedup=pair_speedup, students=students, before=before)
+    weights_file = benchmarks / "grading_with_weights.json"
+    if weights_file.exists():
+        weights = json.loads(weights_file.read_text())
+        measured = {r["assignment"]: r for r in weights["rows"]}
+        grading_s = {a: measured[a]["trained_s"] if a in measured else s for a, s in results["grading_s"].items()}
+        with_weights = project_with_weights(
+            measured, grading_s, fraction=audit_fraction, bench_cores=machine["cores"], pair_speedup=pair_speedup, students=students
+        )
+        payload["with_weights"] = {"audit_fraction": audit_fraction, "machine": weights["machine"], "rows": [asdict(r) for r in with_weights]}
+        text += render_with_weights(
+            with_weights, machine=weights["machine"], fraction=audit_fraction, students=students, today_core_hours=sum(r.core_hours for r in rows)
+        )
     (benchmarks / "grading_projection.json").write_text(json.dumps(payload, indent=1) + "\n")
     out = benchmarks / "grading_projection.md"
-    out.write_text(render(rows, machine=machine, pair_speedup=pair_speedup, students=students, before=before))
+    out.write_text(text)
     return out
 
 

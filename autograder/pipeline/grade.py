@@ -26,7 +26,7 @@ import nbformat
 
 from ..training import RECORD_DIR, Mode
 from . import handed_in_models, intake
-from .audit import choose_audits
+from .audit import DEFAULT_AUDIT_FRACTION, choose_audits
 from .intake import Submission
 from .model import GradingResult, GradingTask, Status
 from .nbgrader_setup import course_config, db_url, gradebook_warnings_silenced, make_api, result_error, write_formgrader_config
@@ -49,7 +49,7 @@ class GradingOptions:
     integrity: bool = True
     static_scan: bool = True
     show_hidden_tests: bool = False
-    audit_fraction: float = 0.05  # share of the submissions with weights trained again (at least one per assignment)
+    audit_fraction: float = DEFAULT_AUDIT_FRACTION  # share of the submissions with weights trained again (at least one per assignment)
     audit_seed: int | None = None  # None: drawn, printed and kept in grading_state.json for reruns
     audit_students: tuple[str, ...] = ()  # always audited
     keep_trained_models: bool = False  # write the weights grading trained to <workdir>/trained_models/<student>/<assignment>/

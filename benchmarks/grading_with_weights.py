@@ -1,0 +1,139 @@
+"""Grading an answer key with the weights it trained, against grading it by training, per assignment.
+
+For each assignment: the answered release (the key's answers in the student notebook) is graded
+once with nothing handed in, so the grading kernel trains every model, as before; the grader keeps
+the weights it trained (``GradingOptions.keep_trained_models``), and they go back in beside the
+notebook, as a student's ``dlcourse handin`` would. That submission is then graded ``--repeats``
+times, each time in a fresh grading folder with one worker, and the median is compared with the
+training run. Both runs must give the key its full autograded score.
+
+The peak resident memory is the largest of this script's child processes while grading with
+weights (``getrusage(RUSAGE_CHILDREN)``): the grading kernel, TensorFlow loaded, is the largest.
+Each grading with weights runs in a process of its own so the figure is that run's.
+
+    python benchmarks/grading_with_weights.py                     # 01, 03, 04, 05, 06
+    python benchmarks/grading_with_weights.py 04_cnn --repeats 3 --merge
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "benchmarks" / "grading_with_weights"
+DEFAULT = ["01_logistic_regression", "03_mlp", "04_cnn", "05_regularization", "06_lstm"]
+TARGET_S = 30.0  # for 04 and 05
+
+
+def _grade(notebook_dir: Path, workdir: Path, keep: bool) -> dict:
+    from autograder.pipeline.grade import GradingOptions, grade_batch
+
+    start = time.perf_counter()
+    [sub] = grade_batch(ROOT, notebook_dir.parent, workdir, options=GradingOptions(workers=1, audit_fraction=0, keep_trained_models=keep))
+    return {
+        "seconds": time.perf_counter() - start,
+        "status": str(sub.status),
+        "auto_score": sub.auto_score,
+        "auto_max_score": sub.auto_max_score,
+        "training": [f"{t.name}: {t.outcome}" for t in sub.result.training],
+    }
+
+
+def one_grading(folder: str) -> None:
+    """Child process: grade ``folder`` (a student's folder) once and print the result as JSON, with this process tree's peak RSS."""
+    with tempfile.TemporaryDirectory(prefix="bench-weights-") as scratch:
+        result = _grade(Path(folder), Path(scratch) / "grading", keep=False)
+    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print("RESULT " + json.dumps(result))
+
+
+def measure(aid: str, repeats: int) -> dict:
+    import nbformat
+
+    from autograder.pipeline.examples import answered_release
+
+    with tempfile.TemporaryDirectory(prefix=f"bench-{aid}-") as scratch:
+        student = Path(scratch) / "submissions" / "alice"
+        student.mkdir(parents=True)
+        nbformat.write(answered_release(ROOT, aid), student / f"{aid}.ipynb")
+        trained = _grade(student, Path(scratch) / "trained", keep=True)
+        shutil.copytree(Path(scratch) / "trained" / "trained_models" / "alice" / aid, student / "trained_models")
+        reused = []
+        for _ in range(repeats):
+            run = subprocess.run([sys.executable, __file__, "--child", str(student)], capture_output=True, text=True, check=True)
+            reused.append(json.loads(next(line for line in run.stdout.splitlines() if line.startswith("RESULT "))[len("RESULT ") :]))
+    median = statistics.median(r["seconds"] for r in reused)
+    return {
+        "assignment": aid,
+        "trained_s": round(trained["seconds"], 1),
+        "with_weights_s": round(median, 1),
+        "with_weights_runs_s": [round(r["seconds"], 1) for r in reused],
+        "peak_rss_mb": round(max(r["peak_rss_mb"] for r in reused)),
+        "score_trained": f"{trained['auto_score']:g}/{trained['auto_max_score']:g}",
+        "score_with_weights": sorted({f"{r['auto_score']:g}/{r['auto_max_score']:g}" for r in reused}),
+        "restored": reused[0]["training"],
+    }
+
+
+def machine() -> dict:
+    from autograder.runtime import _cpu_model
+
+    return {"cpu": _cpu_model(), "cores": len(os.sched_getaffinity(0)), "python": platform.python_version(), "date": date.today().isoformat()}
+
+
+def render(payload: dict) -> str:
+    m = payload["machine"]
+    lines = [
+        "# Grading with the student's weights",
+        "",
+        f"{m['cpu']}, {m['cores']} cores, {m['date']}. The answer key graded by training (one run) and with the weights that run",
+        f"trained handed in beside it (median of {payload['repeats']} runs, one worker, a fresh grading folder each).",
+        "Peak memory: the largest process of a grading run with weights (the sandboxed kernel).",
+        "",
+        "| assignment | trained at grading, s | with weights, s | speed-up | peak memory, MB | score trained | score with weights |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in payload["rows"]:
+        lines.append(
+            f"| {r['assignment']} | {r['trained_s']:.1f} | {r['with_weights_s']:.1f} | {r['trained_s'] / r['with_weights_s']:.1f}x | "
+            f"{r['peak_rss_mb']} | {r['score_trained']} | {', '.join(r['score_with_weights'])} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("assignments", nargs="*", default=DEFAULT)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--merge", action="store_true", help="keep the other assignments' rows of the existing file")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        return one_grading(args.child)
+    rows = {}
+    path = OUT.with_suffix(".json")
+    if args.merge and path.exists():
+        rows = {r["assignment"]: r for r in json.loads(path.read_text())["rows"]}
+    for aid in args.assignments:
+        rows[aid] = measure(aid, args.repeats)
+        print(json.dumps(rows[aid]), flush=True)
+    payload = {"machine": machine(), "repeats": args.repeats, "rows": [rows[a] for a in sorted(rows)]}
+    path.write_text(json.dumps(payload, indent=1) + "\n")
+    OUT.with_suffix(".md").write_text(render(payload))
+    print(render(payload))
+
+
+if __name__ == "__main__":
+    main()
