@@ -153,6 +153,11 @@ def _grade_and_report(root: Path, submissions: Path, out: Path, options=None) ->
             subs = grade_batch(root, submissions, out, on_done=done, options=options, on_start=lambda n: setattr(bar, "total", n))
         except (PipelineError, FileNotFoundError, ValueError, RuntimeError) as exc:
             _fail(str(exc))
+        except KeyboardInterrupt as exc:
+            bar.close()
+            _fail(
+                f"Grading interrupted ({exc or 'Ctrl-C'}); every submission graded so far is kept in {out}: run the same command again to grade the rest."
+            )
     paths = write_reports(subs, out, db_url(out))
     typer.echo("\n" + summary_table(subs) + "\n")
     plan = out / PLAN_FILE

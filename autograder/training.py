@@ -203,13 +203,28 @@ def _describe(value, seen: set[int], depth: int = 0) -> str | None:
         return f"{type(value).__name__}[{', '.join(str(_describe(v, seen, depth + 1)) for v in list(items)[:1000])}]"
     if isinstance(value, dict):
         return "{" + ", ".join(f"{k!r}: {_describe(v, seen, depth + 1)}" for k, v in list(value.items())[:1000]) + "}"
-    if hasattr(value, "get_config") and not isinstance(value, type):
+    if isinstance(value, type | types.ModuleType):
+        return None
+    if hasattr(value, "get_config"):
         try:
             config = value.get_config()
         except Exception:  # an object whose config needs it built, or a custom class without one
             return type(value).__name__
         return f"{type(value).__name__}{json.dumps(_without_names(config), sort_keys=True, default=str)}"
-    return None
+    return _by_constructor(value, seen, depth)
+
+
+def _by_constructor(value, seen: set[int], depth: int) -> str | None:
+    """An object without a config (a Keras callback) by the arguments it was made with, kept as attributes of the same name."""
+    try:
+        parameters = inspect.signature(type(value).__init__).parameters
+    except (TypeError, ValueError):
+        return None
+    described = {}
+    for name in parameters:
+        if name not in ("self", "args", "kwargs") and name in getattr(value, "__dict__", {}):
+            described[name] = _describe(getattr(value, name), seen, depth + 1)
+    return f"{type(value).__name__}{described}" if described else None
 
 
 def _function_text(fn, seen: set[int], depth: int = 0) -> str:

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from autograder.bench.projection import project, render, saving, write_projection
+from autograder.bench.projection import audited_count, project, project_with_weights, render, saving, write_projection
 
 
 def test_core_hours_and_wall_time_follow_the_stated_model():
@@ -25,8 +25,9 @@ def test_core_hours_and_wall_time_follow_the_stated_model():
 
 
 def test_the_committed_projection_is_current(root, tmp_path):
-    for name in ("results.json", "grading_throughput.json", "grading_baseline.json"):
-        (tmp_path / name).write_text((root / "benchmarks" / name).read_text())
+    for name in ("results.json", "grading_throughput.json", "grading_baseline.json", "grading_with_weights.json"):
+        if (root / "benchmarks" / name).exists():
+            (tmp_path / name).write_text((root / "benchmarks" / name).read_text())
     fresh = write_projection(tmp_path).read_text()
     assert fresh == (root / "benchmarks" / "grading_projection.md").read_text(), "run `python -m autograder.bench.projection`"
     payload = json.loads((tmp_path / "grading_projection.json").read_text())
@@ -49,3 +50,16 @@ def test_the_saving_compares_at_one_machine_speed():
     assert before.saved(now) == pytest.approx(300 * 50 * 2 / 3600)
     text = render(now, machine={"cpu": "X", "cores": 2, "date": "2026-02-01"}, pair_speedup=1.5, students=300, before=before)
     assert "saves 8.3 core-hours" in text and "(25% of 33.3)" in text
+
+
+def test_grading_from_weights_pays_full_price_only_for_the_audited_sample():
+    assert [audited_count(300, f) for f in (0.0, 0.001, 0.05, 1.0)] == [0, 1, 15, 300]
+    measured = {"04_cnn": {"with_weights_s": 20.0, "trained_s": 260.0}}
+    [cnn, backprop] = sorted(
+        project_with_weights(measured, {"04_cnn": 260.0, "02_backprop": 25.0}, fraction=0.05, bench_cores=2, pair_speedup=1.75, students=300),
+        key=lambda r: r.assignment,
+        reverse=True,
+    )
+    assert cnn.audited == 15
+    assert cnn.core_hours == pytest.approx((285 * 20.0 / 1.75 + 15 * 260.0) * 2 / 3600)
+    assert backprop.audited == 0 and backprop.core_hours == pytest.approx(300 * 25.0 / 1.75 * 2 / 3600)

@@ -262,8 +262,53 @@ def open_executor(options: GradingOptions, tasks: int) -> Iterator[Executor]:
         pool.submit(warm_up)  # its result does not matter: a worker that cannot import fails its tasks with the reason
     try:
         yield Executor(pool.submit, cf.as_completed)
+    except BaseException:  # interrupted (Ctrl-C, SIGTERM): stop the workers and their kernels now, not after their notebooks
+        stop_process_tree()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True, cancel_futures=True)
+
+
+def stop_process_tree(grace_s: float = 5.0) -> None:
+    """Terminate every process this one started (workers, their sandboxes and kernels), then kill what is left."""
+    import psutil
+
+    children = psutil.Process().children(recursive=True)
+    for child in children:
+        try:
+            child.terminate()
+        except psutil.NoSuchProcess:
+            pass
+    _, alive = psutil.wait_procs(children, timeout=grace_s)
+    for child in alive:
+        try:
+            child.kill()
+        except psutil.NoSuchProcess:
+            pass
+
+
+class GradingInterrupted(KeyboardInterrupt):
+    """SIGTERM or SIGINT while grading: what was graded is kept (grading_state.json), the rest is graded on the next run."""
+
+
+@contextmanager
+def interruptible() -> Iterator[None]:
+    """Turn SIGTERM into :class:`GradingInterrupted` (SIGINT already raises KeyboardInterrupt) while grading, in the main thread."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum, frame):
+        raise GradingInterrupted(f"stopped by signal {signal.Signals(signum).name}")
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        signal.signal(signal.SIGTERM, previous)
 
 
 def dispatch(subs: list[Submission], ctx: GradingContext, executor: Executor, on_done: Callable[[Submission], None] | None = None) -> None:
@@ -351,7 +396,7 @@ def grade_batch(
         if on_start:
             on_start(len(subs))
         # The workers start first: their start-up (a process, nbgrader's imports) overlaps intake and registration.
-        with open_executor(options, len(subs)) as executor:
+        with interruptible(), open_executor(options, len(subs)) as executor:
             ctx = make_context(root, workdir, options)
             write_formgrader_config(workdir, root)
             for sub in subs:
