@@ -87,7 +87,9 @@ def check_format(results: dict) -> None:
 def test_export_writes_gradescopes_layout(root, tmp_path):
     out = tmp_path / "ag.zip"
     result = CliRunner().invoke(
-        app, ["export", "gradescope", "01_logistic_regression", "--out", str(out), "--hidden-visibility", "hidden", "--timeout-minutes", "20"]
+        app,
+        ["export", "gradescope", "01_logistic_regression", "--out", str(out), "--hidden-visibility", "hidden", "--timeout-minutes", "20"]
+        + ["--audit-fraction", "0.1"],
     )
     assert result.exit_code == 0, result.output
     with zipfile.ZipFile(out) as bundle:
@@ -105,7 +107,13 @@ def test_export_writes_gradescopes_layout(root, tmp_path):
         assert "course/source_notebooks/01_logistic_regression/01_logistic_regression.ipynb" in names
         assert not any("02_backprop" in n or "solutions/" in n or "__pycache__" in n for n in names)
         settings = json.loads(bundle.read("gradescope.json"))
-        assert settings == {"assignment": "01_logistic_regression", "hidden_visibility": "hidden", "timeout_minutes": 20, "memory_mb": 4096}
+        assert settings == {
+            "assignment": "01_logistic_regression",
+            "hidden_visibility": "hidden",
+            "timeout_minutes": 20,
+            "memory_mb": 4096,
+            "audit_fraction": 0.1,
+        }
         assert b"--require-hashes -r /autograder/source/requirements.txt" in bundle.read("setup.sh") and b"python3.11" in bundle.read("setup.sh")
 
 
