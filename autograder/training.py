@@ -52,6 +52,7 @@ RECORD_DIR = "trained_models"
 RECORD_FORMAT = 1
 MODE_VARIABLE = "DLCOURSE_TRAINING"
 LOG_VARIABLE = "DLCOURSE_TRAINING_LOG"
+FOLDER_VARIABLE = "DLCOURSE_TRAINED_MODELS"  # where records live (default: trained_models/ in the working folder)
 MAX_WEIGHTS_MB_VARIABLE = "DLCOURSE_MAX_WEIGHTS_MB"
 DEFAULT_MAX_WEIGHTS_MB = 64  # the course's largest model is about 3 MB of float32 weights
 AUDIT_EXAMPLES = 2048  # the audit evaluates both weight sets on this many examples of the training data
@@ -295,7 +296,7 @@ def _parts(data) -> list:
 
 
 def record_dir() -> Path:
-    return Path(os.environ.get("DLCOURSE_TRAINED_MODELS", RECORD_DIR))
+    return Path(os.environ.get(FOLDER_VARIABLE, RECORD_DIR))
 
 
 def weights_path(name: str, folder: Path | None = None) -> Path:

@@ -34,19 +34,14 @@ def run_key(aid: str, seed: int) -> dict[str, dict]:
     """Audit metrics of every model the answer key of ``aid`` trains with ``seed``."""
     from nbclient import NotebookClient
 
+    from autograder.environment import temporary_environment
     from autograder.pipeline.examples import answered_release
-    from autograder.training import RECORD_DIR
+    from autograder.training import MODE_VARIABLE, RECORD_DIR, Mode
 
     with tempfile.TemporaryDirectory(prefix=f"tolerance-{aid}-{seed}-") as scratch:
         nb = answered_release(ROOT, aid)
-        env = {"DLCOURSE_SEED": str(seed), "DLCOURSE_TRAINING": "train"}
-        saved = {k: os.environ.get(k) for k in env}
-        os.environ.update(env)
-        try:
+        with temporary_environment({"DLCOURSE_SEED": str(seed), MODE_VARIABLE: Mode.TRAIN}):
             NotebookClient(nb, timeout=1800, resources={"metadata": {"path": scratch}}).execute()
-        finally:
-            for key, value in saved.items():
-                os.environ.pop(key) if value is None else os.environ.__setitem__(key, value)
         records = {}
         for path in sorted((Path(scratch) / RECORD_DIR).glob("*.json")):
             record = json.loads(path.read_text())

@@ -14,6 +14,7 @@ import nbformat
 from ..environment import temporary_environment
 from ..metrics import ENV as METRICS_ENV
 from ..pipeline.workers import strip_ansi
+from ..training import FOLDER_VARIABLE, MODE_VARIABLE, RECORD_DIR, Mode
 
 
 @dataclass
@@ -58,6 +59,8 @@ def run_notebook(path: Path, assignment: str, *, seed: int = 0, dataset: str = "
     with tempfile.TemporaryDirectory(prefix="dlcourse-bench-") as scratch:
         log = Path(scratch) / "metrics.jsonl"
         env = {METRICS_ENV: str(log), "DLCOURSE_SEED": str(seed), "MPLBACKEND": "Agg", "TF_CPP_MIN_LOG_LEVEL": "3"}
+        # The bench measures training: always train, and keep the weights out of the checkout.
+        env |= {MODE_VARIABLE: Mode.TRAIN, FOLDER_VARIABLE: str(Path(scratch) / RECORD_DIR)}
         if dataset == "mnist":
             env["DLCOURSE_SWAP_FASHION_FOR_MNIST"] = "1"
         client = NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=True, resources={"metadata": {"path": str(path.parent)}})

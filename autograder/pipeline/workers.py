@@ -139,13 +139,13 @@ MAX_TRAINING_LOG_BYTES = 1024 * 1024
 
 def _hand_models_to_kernel(task: GradingTask, kernel_dir: Path) -> dict[str, str]:
     """Put the handed-in model files where the kernel's ``train_or_restore`` looks; the kernel's training settings."""
-    from ..training import LOG_VARIABLE, MODE_VARIABLE
+    from ..training import FOLDER_VARIABLE, LOG_VARIABLE, MODE_VARIABLE
 
     folder = kernel_dir / "work" / RECORD_DIR
     folder.mkdir(parents=True, exist_ok=True)
     for name, data in task.trained_models.items():
         (folder / Path(name).name).write_bytes(data)
-    return {MODE_VARIABLE: task.training_mode, LOG_VARIABLE: str(kernel_dir / TRAINING_LOG)}
+    return {MODE_VARIABLE: task.training_mode, LOG_VARIABLE: str(kernel_dir / TRAINING_LOG), FOLDER_VARIABLE: str(folder)}
 
 
 def read_training_log(kernel_dir: Path) -> list[TrainingNote]:
