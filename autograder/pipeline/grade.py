@@ -237,8 +237,8 @@ class Executor:
 def open_executor(options: GradingOptions, tasks: int) -> Iterator[Executor]:
     """An :class:`Executor` for up to ``tasks`` submissions; local workers start (and import nbgrader) at once.
 
-    Started before the first submission is ready, a worker's start-up (about
-    2 s on a 2-core machine) overlaps the coordinator's own set-up.
+    Started before the first submission is ready, a worker's start-up (a
+    process that imports nbgrader) overlaps the coordinator's own set-up.
     """
     if options.scheduler:
         from distributed import Client, as_completed

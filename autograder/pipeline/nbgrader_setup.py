@@ -70,9 +70,9 @@ def read_alembic_head_in_process() -> None:
     """Make nbgrader stamp a new gradebook with :func:`alembic_head`.
 
     nbgrader learns this constant by starting an ``alembic heads`` process each
-    time it creates a gradebook: 2.3 s on a 2-core machine, twice per grading
-    run (the class gradebook and the workers' template), 4.7 s of the 21.1 s
-    that grading one 02 answer key took (2026-12-07).
+    time it creates a gradebook, twice per grading run (the class gradebook and
+    the workers' template): seconds of start-up that a batch of one pays in full
+    (``benchmarks/grading_overhead.md`` has the measurement).
     """
     import nbgrader.api
 
