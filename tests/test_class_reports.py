@@ -237,3 +237,17 @@ def test_identical_weight_files_make_a_pair(tmp_path):
     subs = [handed_in("ann", b"weights-1"), handed_in("bob", b"weights-1"), handed_in("cem", b"weights-2")]
     found = same_weights(subs)
     assert [(w.students, w.files) for w in found] == [(("ann", "bob"), ("mlp.weights.h5",))]
+
+
+def test_the_recorded_calibration_is_for_the_shipped_rule(root):
+    import json
+
+    recorded = json.loads((root / "benchmarks" / "similarity_calibration.json").read_text())
+    assert recorded["rule"] == {
+        "k": S.K,
+        "window": S.WINDOW,
+        "threshold": S.THRESHOLD,
+        "min_shared": S.MIN_SHARED,
+        "score": recorded["rule"]["score"],
+    }
+    assert recorded["one_function"]["honest_pairs"] + recorded["one_function"]["copy_pairs"] >= 200
