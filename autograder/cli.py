@@ -158,7 +158,7 @@ def _grade_and_report(root: Path, submissions: Path, out: Path, options=None) ->
             _fail(
                 f"Grading interrupted ({exc or 'Ctrl-C'}); every submission graded so far is kept in {out}: run the same command again to grade the rest."
             )
-    paths = write_reports(subs, out, db_url(out))
+    paths = write_reports(subs, out, db_url(out), root)
     typer.echo("\n" + summary_table(subs) + "\n")
     plan = out / PLAN_FILE
     if plan.exists():

@@ -8,9 +8,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import metrics
+from .diagnoses import DiagnosedFailure, Diagnosis
 
 
-class AccuracyError(AssertionError):
+class AccuracyError(DiagnosedFailure):
     pass
 
 
@@ -56,7 +57,7 @@ def check_accuracy(model, x, y, *, threshold: float, name: str = "test accuracy"
     one-hot rows ``(n, k)``. Returns an :class:`AccuracyResult`.
     """
     if model is None:
-        raise AccuracyError(f"{name}: got None instead of a model. Did the training cell run and return the model?")
+        raise AccuracyError(f"{name}: got None instead of a model. Did the training cell run and return the model?", Diagnosis.NOTHING_RETURNED)
     outputs = model.predict(x, batch_size=batch_size, verbose=0) if hasattr(model, "predict") else model
     labels = np.asarray(y)
     if labels.ndim == 2 and labels.shape[1] > 1:
@@ -64,7 +65,7 @@ def check_accuracy(model, x, y, *, threshold: float, name: str = "test accuracy"
     labels = labels.reshape(-1)
     predictions = predicted_labels(outputs)
     if predictions.shape != labels.shape:
-        raise AccuracyError(f"{name}: {predictions.shape[0]} predictions for {labels.shape[0]} labels")
+        raise AccuracyError(f"{name}: {predictions.shape[0]} predictions for {labels.shape[0]} labels", Diagnosis.SHAPE)
     correct = int(np.sum(predictions == labels))
     n = labels.size
     low, high = wilson_interval(correct, n)
@@ -75,7 +76,8 @@ def check_accuracy(model, x, y, *, threshold: float, name: str = "test accuracy"
     if not result.passed:
         raise AccuracyError(
             f"{summary} is below the required {threshold:.4f}. Train longer, check the learning rate, "
-            "and make sure the inputs are scaled the same way for training and testing."
+            "and make sure the inputs are scaled the same way for training and testing.",
+            Diagnosis.ACCURACY_BELOW,
         )
     if not quiet:
         print(f"✓ {summary} ≥ {threshold:.4f}")

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from .diagnoses import DiagnosedFailure, Diagnosis
+
 LayerSpec = Mapping[str, Any]
 """One expected layer: ``type`` (class name), optional ``output_shape`` (without
 the batch axis), ``params`` (parameter count) and any key of the layer's
@@ -14,7 +16,7 @@ the batch axis), ``params`` (parameter count) and any key of the layer's
 _SHAPE_KEYS = ("type", "output_shape", "params")
 
 
-class ArchitectureError(AssertionError):
+class ArchitectureError(DiagnosedFailure):
     pass
 
 
@@ -53,22 +55,23 @@ def describe_model(model) -> list[dict[str, Any]]:
     return rows
 
 
-def _compare(expected: LayerSpec, actual: dict[str, Any] | None) -> list[str]:
+def _compare(expected: LayerSpec, actual: dict[str, Any] | None) -> list[tuple[Diagnosis, str]]:
     if actual is None:
-        return ["layer missing"]
+        return [(Diagnosis.LAYER_MISSING, "layer missing")]
     problems = []
     if expected["type"] != actual["type"]:
-        return [f"type {actual['type']}, expected {expected['type']}"]
+        return [(Diagnosis.LAYER_TYPE, f"type {actual['type']}, expected {expected['type']}")]
     if "output_shape" in expected and tuple(expected["output_shape"]) != actual["output_shape"]:
-        problems.append(f"output shape {actual['output_shape']}, expected {tuple(expected['output_shape'])}")
+        problems.append((Diagnosis.LAYER_CONFIG, f"output shape {actual['output_shape']}, expected {tuple(expected['output_shape'])}"))
     if "params" in expected and expected["params"] != actual["params"]:
-        problems.append(f"{actual['params']} parameters, expected {expected['params']}")
+        problems.append((Diagnosis.LAYER_CONFIG, f"{actual['params']} parameters, expected {expected['params']}"))
     for key, want in expected.items():
         if key in _SHAPE_KEYS:
             continue
         have = actual["config"].get(key, "<not set>")
         if _normalise(want) != have:
-            problems.append(f"{key}={have!r}, expected {_normalise(want)!r}")
+            code = Diagnosis.ACTIVATION if key == "activation" else Diagnosis.LAYER_CONFIG
+            problems.append((code, f"{key}={have!r}, expected {_normalise(want)!r}"))
     return problems
 
 
@@ -76,7 +79,7 @@ def _fmt_shape(shape) -> str:
     return "?" if shape is None else "(" + ", ".join("None" if s is None else str(s) for s in shape) + ")"
 
 
-def _table(expected: Sequence[LayerSpec], actual: list[dict[str, Any]], problems: list[list[str]], first_bad: int | None) -> str:
+def _table(expected: Sequence[LayerSpec], actual: list[dict[str, Any]], problems: list[list[tuple[Diagnosis, str]]], first_bad: int | None) -> str:
     header = f"{'#':>2}  {'expected':<34} {'yours':<34} {'':<3}"
     lines = [header, "-" * len(header)]
     for i in range(max(len(expected), len(actual))):
@@ -98,23 +101,27 @@ def check_architecture(model, expected: Sequence[LayerSpec], *, name: str = "mod
     parameter count) marking the first wrong layer, and what is wrong with it.
     """
     if not hasattr(model, "layers"):
-        raise ArchitectureError(f"{name}: expected a Keras model, got {type(model).__name__}. Did the function return the model?")
+        raise ArchitectureError(
+            f"{name}: expected a Keras model, got {type(model).__name__}. Did the function return the model?", Diagnosis.NOTHING_RETURNED
+        )
     actual = describe_model(model)
     unbuilt = [row["type"] for row in actual if row["output_shape"] is None]
     if unbuilt and any("output_shape" in spec for spec in expected):
         raise ArchitectureError(
             f"{name}: the model has not been built, so layer shapes are unknown. Start it with "
-            "keras.Input(shape=...) (or call model.build) before returning it."
+            "keras.Input(shape=...) (or call model.build) before returning it.",
+            Diagnosis.MODEL_NOT_BUILT,
         )
     problems = [_compare(spec, actual[i] if i < len(actual) else None) for i, spec in enumerate(expected)]
     first_bad = next((i for i, p in enumerate(problems) if p), None)
     if first_bad is None and len(actual) > len(expected):
         first_bad = len(expected)
-        problems.append([f"extra layer {actual[first_bad]['type']}: the specification has {len(expected)} layers"])
+        problems.append([(Diagnosis.LAYER_EXTRA, f"extra layer {actual[first_bad]['type']}: the specification has {len(expected)} layers")])
     if first_bad is not None:
-        detail = "; ".join(problems[first_bad])
+        detail = "; ".join(text for _, text in problems[first_bad])
         raise ArchitectureError(
-            f"{name}: layer {first_bad} does not match the specification: {detail}.\n" + _table(expected, actual, problems, first_bad)
+            f"{name}: layer {first_bad} does not match the specification: {detail}.\n" + _table(expected, actual, problems, first_bad),
+            problems[first_bad][0][0],
         )
     if not quiet:
         total = sum(row["params"] or 0 for row in actual)

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 
+from .diagnoses import DiagnosedFailure, Diagnosis
 
-class ArrayMismatch(AssertionError):
+
+class ArrayMismatch(DiagnosedFailure):
     pass
 
 
 def _as_array(value, name: str, role: str) -> np.ndarray:
     if value is None:
-        raise ArrayMismatch(f"{name}: {role} is None. Did the function forget to `return` its result?")
+        raise ArrayMismatch(f"{name}: {role} is None. Did the function forget to `return` its result?", Diagnosis.NOTHING_RETURNED)
     try:
         return np.asarray(value)
     except Exception as exc:  # ragged lists and the like
@@ -35,7 +37,7 @@ def check_close(actual, expected, *, rtol: float = 1e-5, atol: float = 1e-8, nam
             hint = " Same number of entries: check a reshape, a transpose or a missing keepdims=True."
         elif actual.ndim == expected.ndim + 1 or actual.ndim + 1 == expected.ndim:
             hint = " One axis too many or too few: check an axis= argument or a squeeze."
-        raise ArrayMismatch(f"{name}: shape {actual.shape}, expected {expected.shape}.{hint}")
+        raise ArrayMismatch(f"{name}: shape {actual.shape}, expected {expected.shape}.{hint}", Diagnosis.SHAPE)
     if not (np.issubdtype(actual.dtype, np.number) or actual.dtype == bool):
         raise ArrayMismatch(f"{name}: dtype {actual.dtype} is not numeric")
     if np.issubdtype(actual.dtype, np.inexact):
@@ -46,7 +48,8 @@ def check_close(actual, expected, *, rtol: float = 1e-5, atol: float = 1e-8, nam
             kinds = "NaN" if np.isnan(actual[where]) else "inf"
             raise ArrayMismatch(
                 f"{name}: {int(np.sum(bad & ~expected_bad))} entries are NaN or inf (first: {kinds} at index {where}). "
-                "Look for exp() of a large number, log(0) or a division by zero: the numerically stable forms avoid them."
+                "Look for exp() of a large number, log(0) or a division by zero: the numerically stable forms avoid them.",
+                Diagnosis.NAN_OR_INF,
             )
     a = actual.astype(np.float64)
     e = expected.astype(np.float64)

@@ -39,12 +39,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .diagnoses import DiagnosedFailure, Diagnosis
+
 TINY = 1e-12
 EPS = float(np.finfo(np.float64).eps)
 ROUNDING_ULPS = 32.0  # rounding allowance, in units of eps * scale(f) / h (see the module docstring)
 
 
-class GradientCheckError(AssertionError):
+class GradientCheckError(DiagnosedFailure):
     pass
 
 
@@ -128,36 +130,48 @@ def finite_difference_noise(f, x: np.ndarray, numeric: np.ndarray, *, dout=None,
     return noise
 
 
-def diagnose_gradient(analytic, numeric, batch_size: int | None = None) -> str | None:
-    """Name the likely mistake behind a gradient that does not match, or ``None``."""
+def gradient_diagnosis(analytic, numeric, batch_size: int | None = None) -> tuple[Diagnosis, str] | None:
+    """The likely mistake behind a gradient that does not match, with the sentence that names it, or ``None``."""
     a = np.asarray(analytic, dtype=np.float64)
     n = np.asarray(numeric, dtype=np.float64)
     if a.shape != n.shape:
         if a.ndim == 2 and a.T.shape == n.shape and np.allclose(a.T, n, rtol=1e-4, atol=1e-8):
-            return f"your gradient is the transpose of the right one (shape {a.shape} instead of {n.shape})"
-        return f"your gradient has shape {a.shape} but the parameter has shape {n.shape}: a gradient is shaped like what it differentiates"
+            return Diagnosis.TRANSPOSE, f"your gradient is the transpose of the right one (shape {a.shape} instead of {n.shape})"
+        return (
+            Diagnosis.SHAPE,
+            f"your gradient has shape {a.shape} but the parameter has shape {n.shape}: a gradient is shaped like what it differentiates",
+        )
     if not np.any(n):
         return None
     if not np.any(a):
-        return "your gradient is all zeros: is it computed, assigned and returned?"
+        return Diagnosis.ALL_ZERO, "your gradient is all zeros: is it computed, assigned and returned?"
     if a.ndim == 2 and a.shape[0] == a.shape[1] and not np.allclose(a, n, rtol=1e-4, atol=1e-8) and np.allclose(a.T, n, rtol=1e-4, atol=1e-8):
-        return "your gradient is the transpose of the right one: check the order of a matrix product (X.T @ d, not d.T @ X)"
+        return Diagnosis.TRANSPOSE, "your gradient is the transpose of the right one: check the order of a matrix product (X.T @ d, not d.T @ X)"
     scale = float(np.dot(a.ravel(), n.ravel()) / np.dot(n.ravel(), n.ravel()))
     residual = np.linalg.norm(a - scale * n) / max(np.linalg.norm(a), TINY)
     if residual > 1e-3 or abs(scale - 1) < 1e-3:
         return None
     if abs(scale + 1) < 1e-3:
-        return "your gradient has the wrong sign: gradient ascent instead of descent, or (p - y) written as (y - p)"
+        return Diagnosis.SIGN, "your gradient has the wrong sign: gradient ascent instead of descent, or (p - y) written as (y - p)"
     subject = "your gradient has the wrong sign and is" if scale < 0 else "your gradient is"
     magnitude = abs(scale)
     if batch_size and batch_size > 1:
         if abs(magnitude - batch_size) / batch_size < 1e-3:
-            return f"{subject} {batch_size}x too large (the batch size): the mean over the batch is missing"
+            return Diagnosis.BATCH_MEAN_MISSING, f"{subject} {batch_size}x too large (the batch size): the mean over the batch is missing"
         if abs(magnitude * batch_size - 1) < 1e-3:
-            return f"{subject} {batch_size}x too small (the batch size): the mean over the batch is taken twice"
+            return Diagnosis.BATCH_MEAN_TWICE, f"{subject} {batch_size}x too small (the batch size): the mean over the batch is taken twice"
     if abs(magnitude - 2) < 1e-3 or abs(magnitude - 0.5) < 1e-3:
-        return f"{subject} off by a factor {magnitude:.3g}: check a 1/2 in the loss or a doubled term"
-    return f"{subject} off by a constant factor {magnitude:.4g}: a missing or extra scaling (batch size, 1/2, learning rate?)"
+        return Diagnosis.FACTOR_TWO, f"{subject} off by a factor {magnitude:.3g}: check a 1/2 in the loss or a doubled term"
+    return (
+        Diagnosis.CONSTANT_FACTOR,
+        f"{subject} off by a constant factor {magnitude:.4g}: a missing or extra scaling (batch size, 1/2, learning rate?)",
+    )
+
+
+def diagnose_gradient(analytic, numeric, batch_size: int | None = None) -> str | None:
+    """Name the likely mistake behind a gradient that does not match, or ``None``."""
+    found = gradient_diagnosis(analytic, numeric, batch_size)
+    return found[1] if found else None
 
 
 @dataclass
@@ -223,19 +237,20 @@ def gradient_check(
     """The work of :func:`check_gradient`: returns the :class:`GradientCheck`, raises when it fails."""
     point = np.array(x, dtype=np.float64, copy=True)
     if analytic is None:
-        raise GradientCheckError(f"{name}: your gradient is None. Did the backward function forget to `return` it?")
+        raise GradientCheckError(f"{name}: your gradient is None. Did the backward function forget to `return` it?", Diagnosis.NOTHING_RETURNED)
     numeric = numerical_gradient(f, point, dout=dout, h=h)
     if not np.all(np.isfinite(numeric)):
         raise GradientCheckError(
             f"{name}: the function being differentiated returns NaN or inf near this point, "
-            "so its gradient cannot be checked. Check the forward pass or loss for exp overflow or log(0)."
+            "so its gradient cannot be checked. Check the forward pass or loss for exp overflow or log(0).",
+            Diagnosis.NAN_OR_INF,
         )
     a = np.asarray(analytic, dtype=np.float64)
     if a.shape != numeric.shape:
-        diagnosis = diagnose_gradient(a, numeric, batch_size)
-        raise GradientCheckError(f"{name}: {diagnosis}.")
+        code, diagnosis = gradient_diagnosis(a, numeric, batch_size)
+        raise GradientCheckError(f"{name}: {diagnosis}.", code)
     if not np.all(np.isfinite(a)):
-        raise GradientCheckError(f"{name}: your gradient contains NaN or inf. Check for log(0), exp overflow or 0/0.")
+        raise GradientCheckError(f"{name}: your gradient contains NaN or inf. Check for log(0), exp overflow or 0/0.", Diagnosis.NAN_OR_INF)
     floor = noise_floor(numeric)
     noise = finite_difference_noise(f, point, numeric, dout=dout, h=h, indices=[])  # rounding only
     suspects = np.flatnonzero(excess_relative_error(a, numeric, noise, floor) >= tol)
@@ -253,12 +268,12 @@ def gradient_check(
         float(noise[worst]) if errors.size else 0.0,
     )
     if not result.passed:
-        diagnosis = diagnose_gradient(a, numeric, batch_size)
+        found = gradient_diagnosis(a, numeric, batch_size)
         message = (
             f"{name}: max relative error {result.max_relative_error:.3e} (needs < {tol:g}, beyond finite-difference noise); "
             f"worst entry {worst}: yours {result.analytic:.6g}, numerical {result.numeric:.6g}."
         )
-        if diagnosis:
-            message += f" Likely cause: {diagnosis}."
-        raise GradientCheckError(message)
+        if found:
+            message += f" Likely cause: {found[1]}."
+        raise GradientCheckError(message, found[0] if found else None)
     return result

@@ -7,9 +7,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import metrics
+from .diagnoses import DiagnosedFailure, Diagnosis
 
 
-class MSEError(AssertionError):
+class MSEError(DiagnosedFailure):
     pass
 
 
@@ -27,11 +28,11 @@ def measure_mse(model, x, y, *, name: str = "test MSE", ceiling: float | None = 
     Asserts nothing; reports the figure to ``dlcourse bench`` when it is listening.
     """
     if model is None:
-        raise MSEError(f"{name}: got None instead of a model. Did the training cell run?")
+        raise MSEError(f"{name}: got None instead of a model. Did the training cell run?", Diagnosis.NOTHING_RETURNED)
     predictions = np.asarray(model.predict(x, batch_size=batch_size, verbose=0) if hasattr(model, "predict") else model, dtype=np.float64)
     targets = np.asarray(y, dtype=np.float64)
     if predictions.size != targets.size:
-        raise MSEError(f"{name}: {predictions.shape} predictions for targets of shape {targets.shape}")
+        raise MSEError(f"{name}: {predictions.shape} predictions for targets of shape {targets.shape}", Diagnosis.SHAPE)
     predictions = predictions.reshape(targets.shape)
     mse = float(np.mean((predictions - targets) ** 2))
     baseline = float(np.mean((targets - targets.mean()) ** 2))
@@ -58,7 +59,9 @@ def check_mse(model, x, y, *, ceiling: float, name: str = "test MSE", batch_size
     result = measure_mse(model, x, y, name=name, ceiling=ceiling, batch_size=batch_size)
     summary = f"{name} {result.mse:.4f} (predicting the mean scores {result.baseline:.4f}; n={result.n:,})"
     if not np.isfinite(result.mse) or result.mse > ceiling:
-        raise MSEError(f"{summary} is above the allowed {ceiling:.4f}. Train longer or check the learning rate and the targets' scaling.")
+        raise MSEError(
+            f"{summary} is above the allowed {ceiling:.4f}. Train longer or check the learning rate and the targets' scaling.", Diagnosis.MSE_ABOVE
+        )
     if not quiet:
         print(f"✓ {summary} ≤ {ceiling:.4f}")
     return result

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .arrays import ArrayMismatch, check_close
+from .diagnoses import DiagnosedFailure, Diagnosis
 
 GATE_ORDER = "ifco"
 GATE_NAMES = {"i": "input gate", "f": "forget gate", "c": "cell candidate", "o": "output gate"}
@@ -34,7 +35,7 @@ class RecurrentMismatch(ArrayMismatch):
     pass
 
 
-class CudnnIncompatible(AssertionError):
+class CudnnIncompatible(DiagnosedFailure):
     pass
 
 
@@ -146,12 +147,16 @@ def keras_outputs(problem: RecurrentProblem) -> dict[str, np.ndarray]:
     return {name: np.asarray(keras.ops.convert_to_numpy(value)) for name, value in zip(OUTPUT_NAMES, outputs, strict=False)}
 
 
-def _candidates(problem: RecurrentProblem) -> list[tuple[str, dict[str, np.ndarray]]]:
-    """(diagnosis, outputs) for the usual mistakes, most specific first."""
+def _candidates(problem: RecurrentProblem) -> list[tuple[Diagnosis, str, dict[str, np.ndarray]]]:
+    """(diagnosis, its sentence, outputs) for the usual mistakes, most specific first."""
     if problem.kind == "simple_rnn":
         return [
-            ("the tanh is missing: h_t = tanh(x_t W + h_{t-1} U + b)", simple_rnn_reference(problem, activation=lambda z: z)),
-            ("a sigmoid is used where the SimpleRNN uses tanh", simple_rnn_reference(problem, activation=_sigmoid)),
+            (
+                Diagnosis.RNN_TANH_MISSING,
+                "the tanh is missing: h_t = tanh(x_t W + h_{t-1} U + b)",
+                simple_rnn_reference(problem, activation=lambda z: z),
+            ),
+            (Diagnosis.RNN_SIGMOID, "a sigmoid is used where the SimpleRNN uses tanh", simple_rnn_reference(problem, activation=_sigmoid)),
         ]
     found = []
     for order in itertools.permutations(GATE_ORDER):
@@ -161,25 +166,40 @@ def _candidates(problem: RecurrentProblem) -> list[tuple[str, dict[str, np.ndarr
         read = ", ".join(order)
         found.append(
             (
+                Diagnosis.GATE_ORDER,
                 f"the gate blocks are read in the gate order {read}; Keras stores the column blocks of kernel, "
                 f"recurrent_kernel and bias as [i | f | c | o] ({', '.join(GATE_NAMES[g] for g in GATE_ORDER)})",
                 lstm_reference(problem, order),
             )
         )
     found += [
-        ("the cell candidate uses a sigmoid; it needs tanh (only i, f and o are sigmoid gates)", lstm_reference(problem, candidate=_sigmoid)),
-        ("h = o * c is missing the tanh: the new hidden state is o * tanh(c_t)", lstm_reference(problem, squash_cell=False)),
+        (
+            Diagnosis.CANDIDATE_SIGMOID,
+            "the cell candidate uses a sigmoid; it needs tanh (only i, f and o are sigmoid gates)",
+            lstm_reference(problem, candidate=_sigmoid),
+        ),
+        (
+            Diagnosis.CELL_TANH_MISSING,
+            "h = o * c is missing the tanh: the new hidden state is o * tanh(c_t)",
+            lstm_reference(problem, squash_cell=False),
+        ),
     ]
     return found
 
 
+def recurrent_diagnosis(actual: Mapping[str, np.ndarray], problem: RecurrentProblem) -> tuple[Diagnosis, str] | None:
+    """The likely mistake behind outputs that differ from Keras's, with the sentence that names it, or ``None``."""
+    arrays = {k: np.asarray(v, dtype=np.float64) for k, v in actual.items() if v is not None}
+    for code, diagnosis, outputs in _candidates(problem):
+        if all(k in outputs and outputs[k].shape == a.shape and np.allclose(a, outputs[k], rtol=1e-5, atol=1e-6) for k, a in arrays.items()):
+            return code, diagnosis
+    return None
+
+
 def diagnose_recurrent(actual: Mapping[str, np.ndarray], problem: RecurrentProblem) -> str | None:
     """Name the likely mistake behind outputs that differ from Keras's, or ``None``."""
-    arrays = {k: np.asarray(v, dtype=np.float64) for k, v in actual.items() if v is not None}
-    for diagnosis, outputs in _candidates(problem):
-        if all(k in outputs and outputs[k].shape == a.shape and np.allclose(a, outputs[k], rtol=1e-5, atol=1e-6) for k, a in arrays.items()):
-            return diagnosis
-    return None
+    found = recurrent_diagnosis(actual, problem)
+    return found[1] if found else None
 
 
 def check_rnn_outputs(
@@ -211,13 +231,13 @@ def check_rnn_outputs(
         try:
             check_close(actual[key], expected[key], rtol=rtol, atol=atol, name=f"{name} {key}", quiet=True)
         except ArrayMismatch as exc:
-            diagnosis = None
+            found = None
             if "differ by more than" in str(exc):
-                diagnosis = diagnose_recurrent({k: v for k, v in actual.items() if np.shape(v) == expected[k].shape}, problem)
-            message = f"{exc} ({shape})"
-            if diagnosis:  # first, so a grader's one-line summary keeps it
-                message = f"{name} {key} differs from Keras. Likely cause: {diagnosis}. Details: {message}"
-            raise RecurrentMismatch(message) from None
+                found = recurrent_diagnosis({k: v for k, v in actual.items() if np.shape(v) == expected[k].shape}, problem)
+            message = f"{exc.untagged} ({shape})"
+            if found:  # first, so a grader's one-line summary keeps it
+                message = f"{name} {key} differs from Keras. Likely cause: {found[1]}. Details: {message}"
+            raise RecurrentMismatch(message, found[0] if found else exc.diagnosis) from None
         worst = max(worst, float(np.max(np.abs(np.asarray(actual[key], dtype=np.float64) - expected[key]))))
     if not quiet:
         print(f"✓ {name}: {', '.join(k for k in OUTPUT_NAMES if k in actual)} match Keras ({shape}), max |difference| {worst:.1e}")
@@ -347,7 +367,9 @@ def check_cudnn_compatible(layer_or_model, *, mask=None, name: str | None = None
     verdict) without a GPU. Returns ``None``.
     """
     if layer_or_model is None:
-        raise CudnnIncompatible(f"{name or 'layer'}: got None instead of a Keras layer or model. Did the function `return` it?")
+        raise CudnnIncompatible(
+            f"{name or 'layer'}: got None instead of a Keras layer or model. Did the function `return` it?", Diagnosis.NOTHING_RETURNED
+        )
     if hasattr(layer_or_model, "layers"):
         name = name or f"model {layer_or_model.name!r}"
         layers = _recurrent_layers(layer_or_model)
@@ -363,7 +385,8 @@ def check_cudnn_compatible(layer_or_model, *, mask=None, name: str | None = None
     if report:  # the first problem on the first line, which a grader's one-line summary keeps
         raise CudnnIncompatible(
             f"{name} cannot use the fused cuDNN kernel, so on a GPU it falls back to the much slower generic loop: {report[0]}"
-            + "".join(f"\n  - and {line}" for line in report[1:])
+            + "".join(f"\n  - and {line}" for line in report[1:]),
+            Diagnosis.CUDNN_INCOMPATIBLE,
         )
     if not quiet:
         where = "a GPU is visible, so it will" if gpu_visible() else "no GPU is visible here, but on one it would"

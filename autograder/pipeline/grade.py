@@ -36,7 +36,7 @@ from .sandbox import SandboxSettings, describe
 from .scoring import with_hand_scores
 from .workers import first_line, grade_task, warm_up
 
-GRADER_VERSION = "3"  # part of the content hash: bump when grading changes so results are recomputed
+GRADER_VERSION = "4"  # part of the content hash: bump when grading changes so results are recomputed
 STATE_FILE = "grading_state.json"
 
 

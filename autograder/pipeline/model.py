@@ -109,6 +109,15 @@ class CellScore:
     max_points: float
     autograded: bool  # a test cell (code); written answers are graded by hand
     failure: str = ""  # first line of the error a failing test cell raised
+    diagnosis: str = ""  # the failure's autograder.checks.diagnoses.Diagnosis code, when a check named the mistake
+
+
+@dataclass(frozen=True)
+class FailedTest:
+    """What a failing test cell's error output says: its first line, and the mistake it names, if any."""
+
+    message: str
+    diagnosis: str = ""
 
 
 @dataclass(frozen=True)

@@ -279,7 +279,9 @@ def summary_table(subs: Sequence[Submission]) -> str:
     return "\n".join(lines)
 
 
-def write_reports(subs: Sequence[Submission], workdir: Path, db_url: str) -> dict[str, Path]:
+def write_reports(subs: Sequence[Submission], workdir: Path, db_url: str, root: Path | None = None, *, class_pages: bool = True) -> dict[str, Path]:
+    """Every report on a graded batch; label -> path. ``root`` (the course) locates the released starter code
+    the similarity page leaves out; without it, the course around the current folder is used, if any."""
     paths = {"gradebook": write_csv(subs, workdir / "grades.csv")}
     if any(s.auto_max_score for s in subs):
         paths["nbgrader export"] = write_nbgrader_csv(db_url, workdir / "nbgrader_grades.csv", subs)
@@ -293,5 +295,23 @@ def write_reports(subs: Sequence[Submission], workdir: Path, db_url: str) -> dic
     histogram = plot_histogram(subs, workdir / "score_histogram.png")
     if histogram:
         paths["histogram"] = histogram
+    if class_pages:
+        paths.update(_class_pages(subs, workdir, root))
     paths["feedback"] = workdir / "feedback"
+    return paths
+
+
+def _class_pages(subs: Sequence[Submission], workdir: Path, root: Path | None) -> dict[str, Path]:
+    """What the class got wrong, and who handed in alike work: pages for the instructor, which change no score."""
+    from ..course import CourseNotFoundError, find_course_root
+    from .class_report import write_misconception_reports
+    from .similarity_report import write_similarity_report
+
+    if root is None:
+        try:
+            root = find_course_root()
+        except CourseNotFoundError:
+            root = None
+    paths = write_misconception_reports(subs, workdir)
+    paths["similarity page"] = write_similarity_report(subs, workdir, root)
     return paths

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
-from .model import STATUS_PRECEDENCE, CellEvent, CellScore, EventKind, Finding, Severity, Status
+from .model import STATUS_PRECEDENCE, CellEvent, CellScore, EventKind, FailedTest, Finding, Severity, Status
 
 WITHHELD_NOTE = "autograded points withheld (set to 0) for review"
 
@@ -79,7 +79,9 @@ def record_scores(db_url: str, assignment: str, notebook_id: str, student: str, 
         gb.db.commit()
 
 
-def read_scores(db_url: str, assignment: str, notebook_id: str, student: str, order: Sequence[str], failures: dict[str, str]) -> list[CellScore]:
+def read_scores(
+    db_url: str, assignment: str, notebook_id: str, student: str, order: Sequence[str], failures: dict[str, FailedTest]
+) -> list[CellScore]:
     """The graded cells of one submission as nbgrader scored them, in notebook order."""
     from nbgrader.api import Gradebook
 
@@ -88,8 +90,16 @@ def read_scores(db_url: str, assignment: str, notebook_id: str, student: str, or
     with gradebook_warnings_silenced(), Gradebook(db_url) as gb:
         grades = {g.name: g for g in gb.find_submission_notebook(notebook_id, assignment, student).grades}
         ordered = [name for name in order if name in grades] + sorted(set(grades) - set(order))
+        none = FailedTest("")
         return [
-            CellScore(name, _points(grades[name]), grades[name].max_score, grades[name].cell_type == "code", failures.get(name, ""))
+            CellScore(
+                name,
+                _points(grades[name]),
+                grades[name].max_score,
+                grades[name].cell_type == "code",
+                failures.get(name, none).message,
+                failures.get(name, none).diagnosis,
+            )
             for name in ordered
         ]
 

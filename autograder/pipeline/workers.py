@@ -30,7 +30,7 @@ import nbformat
 from ..environment import temporary_environment
 from ..training import RECORD_DIR
 from .handed_in_models import read_folder
-from .model import GradingResult, GradingTask, Status, TrainingNote
+from .model import FailedTest, GradingResult, GradingTask, Status, TrainingNote
 from .nbgrader_setup import gradebook_warnings_silenced
 
 
@@ -87,12 +87,15 @@ def _config(task: GradingTask, root: Path, course: Path, kernel_dir: Path):
     )
 
 
-def failure_messages(graded) -> dict[str, str]:
-    """Per test cell that failed: the first line of what it raised (or wrote to stderr, which nbgrader scores 0).
+def failure_messages(graded) -> dict[str, FailedTest]:
+    """Per test cell that failed: the first line of what it raised (or wrote to stderr, which nbgrader scores 0),
+    and the mistake the check named in it (:func:`autograder.checks.diagnoses.read_diagnosis`).
 
     Only the message shown to people comes from the output; which status a
     submission gets comes from :mod:`.scoring`.
     """
+    from ..checks.diagnoses import read_diagnosis
+
     failed = {}
     for cell in graded.cells:
         meta = cell.metadata.get("nbgrader", {})
@@ -100,10 +103,11 @@ def failure_messages(graded) -> dict[str, str]:
             continue
         for output in cell.get("outputs", []):
             if output.output_type == "error":
-                failed[meta.get("grade_id") or "?"] = first_line(f"{output.ename}: {output.evalue}")
+                diagnosis = read_diagnosis(output.ename, strip_ansi(output.evalue))
+                failed[meta.get("grade_id") or "?"] = FailedTest(first_line(f"{output.ename}: {output.evalue}"), diagnosis or "")
                 break
             if output.output_type == "stream" and output.name == "stderr":
-                failed[meta.get("grade_id") or "?"] = "wrote to stderr (nbgrader gives such a cell 0): " + first_line(output.text)
+                failed[meta.get("grade_id") or "?"] = FailedTest("wrote to stderr (nbgrader gives such a cell 0): " + first_line(output.text))
                 break
     return failed
 
