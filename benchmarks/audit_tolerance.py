@@ -12,7 +12,12 @@ once per seed (``DLCOURSE_SEED``); every model's record holds its audit metrics.
 notebook reseeds with a fixed seed (the experiments) train identically whatever the seed, so
 only the models whose seed varies count towards the spread.
 
+It then checks that the tolerance catches what it is for, on a real model (04's LeNet-5, the
+notebook run up to its training cell): weights trained for three times the epochs the code
+says, and the key's weights handed in with a student's code that trains one epoch.
+
     python benchmarks/audit_tolerance.py --seeds 0 1 2
+    python benchmarks/audit_tolerance.py --detection-only     # the second part alone, into the same files
 """
 
 from __future__ import annotations
@@ -49,6 +54,50 @@ def run_key(aid: str, seed: int) -> dict[str, dict]:
         return records
 
 
+DETECTION_AID, DETECTION_CELL, DETECTION_MODEL = "04_cnn", "train_lenet", "lenet5"
+DETECTION_EDITS = {
+    "the key's code (5 epochs)": [],
+    "3x the epochs (15)": [("steps = 5 * int(", "steps = 15 * int("), ("epochs=5,", "epochs=15,")],
+    "a student's code that trains 1 epoch": [("steps = 5 * int(", "steps = 1 * int("), ("epochs=5,", "epochs=1,")],
+}
+
+
+def run_until(aid: str, last_cell: str, edits: list[tuple[str, str]]) -> dict[str, dict]:
+    """Audit metrics of the models trained by the answered release of ``aid`` run up to ``last_cell`` (with ``edits`` there)."""
+    from nbclient import NotebookClient
+
+    from autograder.environment import temporary_environment
+    from autograder.pipeline.examples import answered_release
+    from autograder.training import MODE_VARIABLE, RECORD_DIR, Mode
+
+    nb = answered_release(ROOT, aid)
+    ids = [c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells]
+    nb.cells = nb.cells[: ids.index(last_cell) + 1]
+    for old, new in edits:
+        assert nb.cells[-1].source.count(old) == 1, old
+        nb.cells[-1].source = nb.cells[-1].source.replace(old, new)
+    with tempfile.TemporaryDirectory(prefix=f"detection-{aid}-") as scratch:
+        with temporary_environment({MODE_VARIABLE: Mode.TRAIN}):
+            NotebookClient(nb, timeout=1800, resources={"metadata": {"path": scratch}}).execute()
+        return {p.stem: json.loads(p.read_text())["metrics"] for p in (Path(scratch) / RECORD_DIR).glob("*.json")}
+
+
+def detection() -> dict:
+    """What the audit says when the handed-in LeNet-5 came from other training than the code's (the key's code retrained)."""
+    from autograder.training import DEFAULT_TOLERANCE
+
+    metrics = {label: run_until(DETECTION_AID, DETECTION_CELL, edits)[DETECTION_MODEL] for label, edits in DETECTION_EDITS.items()}
+    honest = metrics["the key's code (5 epochs)"]
+    cases = {}
+    for label, handed_in in metrics.items():
+        if label.startswith("the key's code"):
+            continue
+        retrained = honest if label.startswith("3x") else metrics["a student's code that trains 1 epoch"]
+        handed = handed_in if label.startswith("3x") else honest
+        cases[label] = {"handed_in": handed, "retrained": retrained, "flagged": not DEFAULT_TOLERANCE.allows(handed, retrained)}
+    return cases
+
+
 def spreads(runs: dict[int, dict[str, dict]]) -> dict[str, dict]:
     """Per model: the largest difference between two seeds, absolute for accuracy and relative for the loss."""
     models = sorted(set.intersection(*(set(r) for r in runs.values())))
@@ -76,6 +125,13 @@ def render(payload: dict) -> str:
         for name, s in models.items():
             note = "" if s["varies_with_seed"] else " (fixed seed)"
             lines.append(f"| {aid} | {name}{note} | {s['accuracy']:.4f} | {s['loss']:.1%} |")
+    for label, case in payload.get("detection", {}).items():
+        lines.append("")
+        lines.append(
+            f"Detection, {DETECTION_AID}'s LeNet-5, handed in: {label}: loss {case['handed_in']['loss']:.4f} / accuracy "
+            f"{case['handed_in']['accuracy']:.4f} against {case['retrained']['loss']:.4f} / {case['retrained']['accuracy']:.4f} "
+            f"retrained: {'flagged' if case['flagged'] else 'NOT flagged'}."
+        )
     worst = payload["worst"]
     lines += [
         "",
@@ -93,7 +149,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("assignments", nargs="*", default=DEFAULT)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--detection-only", action="store_true", help="only the detection part, merged into the existing files")
     args = parser.parse_args()
+    if args.detection_only:
+        payload = json.loads(OUT.with_suffix(".json").read_text())
+        payload["detection"] = detection()
+        OUT.with_suffix(".json").write_text(json.dumps(payload, indent=1) + "\n")
+        OUT.with_suffix(".md").write_text(render(payload))
+        print(render(payload))
+        return
     result = {}
     for aid in args.assignments:
         runs = {seed: run_key(aid, seed) for seed in args.seeds}
@@ -110,6 +174,7 @@ def main() -> None:
         "worst": worst,
         "tolerance": tolerance,
         "margin": {k: tolerance[k] / worst[k] if worst[k] else float("inf") for k in worst},
+        "detection": detection(),
     }
     OUT.with_suffix(".json").write_text(json.dumps(payload, indent=1) + "\n")
     OUT.with_suffix(".md").write_text(render(payload))
