@@ -17,7 +17,7 @@ from pathlib import Path
 import nbformat
 import pytest
 import yaml
-from browser_support import ARTIFACTS, NotebookPage, browser_binaries, chromium_driver, jupyter_lab, shot, wait
+from browser_support import ARTIFACTS, NotebookPage, browser_binaries, chromium_driver, jupyter_lab, shot, small_copy, wait
 
 pytestmark = [pytest.mark.slow, pytest.mark.kernel, pytest.mark.browser]
 
@@ -236,3 +236,23 @@ def test_instructor_grades_a_written_answer_in_the_formgrader(root, tmp_path, br
     after = _row(grading / "grades.csv", student="alice")
     assert float(after["score"]) == auto + points, f"grades.csv does not show the formgrader's hand grade: {after}"
     print(f"instructor test: {time.monotonic() - start:.0f} s")
+
+
+def test_the_class_pages_open_in_a_browser(root, tmp_path, browser, artifacts):
+    """The instructor's two pages after grading, as a browser shows them (offline: everything is inline)."""
+    from selenium.webdriver.common.by import By
+    from test_class_reports import similarity_class, synthetic_class
+
+    from autograder.pipeline.class_report import write_misconception_reports
+    from autograder.pipeline.similarity_report import write_similarity_report
+
+    misconceptions = write_misconception_reports(synthetic_class()[0], tmp_path)["misconceptions page"]
+    similarity = write_similarity_report(similarity_class(root), tmp_path, root)
+    for page, expected in ((misconceptions, "batch mean"), (similarity, "not evidence of misconduct")):
+        browser.get(page.as_uri())
+        body = wait(browser, lambda b: b.find_element(By.TAG_NAME, "body"))
+        assert expected in body.text, f"{page.name}: {body.text[:300]}"
+        images = browser.find_elements(By.TAG_NAME, "img")
+        assert all(browser.execute_script("return arguments[0].naturalWidth", img) > 0 for img in images), f"{page.name}: a chart did not load"
+        browser.set_window_size(1280, max(900, min(2400, browser.execute_script("return document.body.scrollHeight"))))
+        small_copy(shot(browser, artifacts, page.stem), artifacts / f"readme_{page.stem}.png")

@@ -36,7 +36,7 @@ def _notebook():
     return nbformat.from_dict(new_notebook(cells=cells))
 
 
-def _synthetic_class(n: int = 34, seed: int = 3):
+def synthetic_class(n: int = 34, seed: int = 3):
     """Students with planted mistakes; returns the submissions and (test, code) -> the students who got it."""
     rng = random.Random(seed)
     planted: dict[tuple[str, str], set[str]] = {}
@@ -67,11 +67,11 @@ def _synthetic_class(n: int = 34, seed: int = 3):
 
 
 def test_sections_are_the_headings_above_each_test():
-    assert heading_above_each_cell(_notebook()) == TESTS
+    assert heading_above_each_cell(_notebook()) == {test: heading.lstrip("#").strip() for test, heading in TESTS.items()}
 
 
 def test_each_planted_mistake_appears_under_its_code_with_the_right_count():
-    subs, planted = _synthetic_class()
+    subs, planted = synthetic_class()
     found = misconceptions(subs)
     seen = {(m.test, m.diagnosis or "unnamed"): m for m in found}
     assert set(seen) == set(planted)
@@ -79,7 +79,7 @@ def test_each_planted_mistake_appears_under_its_code_with_the_right_count():
         m = seen[key]
         assert set(m.students) == students and m.count == len(students)
         assert m.graded == 34 and m.share == pytest.approx(len(students) / 34)
-        assert m.section == TESTS[m.test]
+        assert m.section == TESTS[m.test].lstrip("#").strip()
         if m.diagnosis:
             assert m.name == Diagnosis(m.diagnosis).title
         else:
@@ -87,19 +87,19 @@ def test_each_planted_mistake_appears_under_its_code_with_the_right_count():
 
 
 def test_reteach_counts_each_student_once_per_mistake_across_tests():
-    subs, planted = _synthetic_class()
+    subs, planted = synthetic_class()
     rows = {r.diagnosis: r for r in reteach(misconceptions(subs), subs)}
     expected: dict[str, set[str]] = {}
     for (_, code), students in planted.items():
         if code != "unnamed":
             expected.setdefault(code, set()).update(students)
     assert {code: set(r.students) for code, r in rows.items()} == expected
-    assert rows["batch-mean-missing"].sections == ("## C. The loss",)
+    assert rows["batch-mean-missing"].sections == ("C. The loss",)
     assert all(r.class_size == 34 for r in rows.values())
 
 
 def test_the_csv_and_the_self_contained_page(tmp_path):
-    subs, planted = _synthetic_class()
+    subs, planted = synthetic_class()
     paths = write_misconception_reports(subs, tmp_path)
     with paths["misconceptions"].open() as handle:
         rows = list(csv.DictReader(handle))
@@ -110,7 +110,7 @@ def test_the_csv_and_the_self_contained_page(tmp_path):
     assert counts == Counter({key: len(students) for key, students in planted.items()})
     page = paths["misconceptions page"].read_text()
     assert "<svg" in page and "<script" not in page and 'src="http' not in page and "<link" not in page
-    assert "batch mean taken twice" in page and "### B.1 The affine layer" in page
+    assert "batch mean taken twice" in page and "B.1 The affine layer" in page
 
 
 def test_message_groups_mask_numbers_only():
@@ -175,7 +175,8 @@ def _student_notebook(root: Path, replace: dict[str, str] | None = None):
     return nb
 
 
-def test_the_page_lists_a_disguised_copy_and_not_honest_classmates(root, tmp_path):
+def similarity_class(root: Path) -> list[Submission]:
+    """The answer key (ann), a disguised copy of it (bob) and two honest classmates (cem, dia) of 02_backprop."""
     rng = random.Random(5)
     key = _student_notebook(root)
     solution_ids = [
@@ -196,10 +197,14 @@ def test_the_page_lists_a_disguised_copy_and_not_honest_classmates(root, tmp_pat
             if grade_id and len(vs) > n:
                 chosen[grade_id] = chosen.get(grade_id, release[grade_id]) + "\n\n" + vs[n].source
         honest.append(_student_notebook(root, chosen))
-    subs = [
+    return [
         Submission(name, Path(f"{name}/02_backprop.ipynb"), "02_backprop", "02_backprop", nb=nb, result=GradingResult(Status.GRADED))
         for name, nb in (("ann", key), ("bob", copy), ("cem", honest[0]), ("dia", honest[1]))
     ]
+
+
+def test_the_page_lists_a_disguised_copy_and_not_honest_classmates(root, tmp_path):
+    subs = similarity_class(root)
     pairs, compared = similar_pairs(subs, root)
     assert compared == {"02_backprop": 4}
     assert [(p.first.student, p.second.student) for p in pairs] == [("ann", "bob")]

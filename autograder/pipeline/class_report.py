@@ -67,7 +67,7 @@ def heading_above_each_cell(nb) -> dict[str, str]:
             for line in cell.get("source", "").splitlines():
                 match = _HEADING.match(line)
                 if match:
-                    current = match.group(0).strip()
+                    current = match.group(0).lstrip("#").strip()
         grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
         if grade_id:
             sections[grade_id] = current
