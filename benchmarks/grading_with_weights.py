@@ -11,7 +11,7 @@ The peak resident memory is the largest peak (``VmHWM``) of any process the grad
 starts, read from ``/proc`` five times a second: the grading kernel, with TensorFlow loaded, is the
 largest. Each grading with weights runs in a process of its own so the figure is that run's.
 
-    python benchmarks/grading_with_weights.py                     # 01, 03, 04, 05, 06
+    python benchmarks/grading_with_weights.py                     # every assignment that trains a graded model
     python benchmarks/grading_with_weights.py 04_cnn --repeats 3 --merge
 """
 
@@ -33,7 +33,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "benchmarks" / "grading_with_weights"
-DEFAULT = ["01_logistic_regression", "03_mlp", "04_cnn", "05_regularization", "06_lstm"]
 TARGET_S = 30.0  # for 04 and 05
 
 
@@ -144,8 +143,10 @@ def render(payload: dict) -> str:
 
 
 def main() -> None:
+    from autograder.course import assignments_that_train
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("assignments", nargs="*", default=DEFAULT)
+    parser.add_argument("assignments", nargs="*", help="default: every assignment that trains a graded model")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--merge", action="store_true", help="keep the other assignments' rows of the existing file")
     parser.add_argument("--child", help=argparse.SUPPRESS)
@@ -156,7 +157,7 @@ def main() -> None:
     path = OUT.with_suffix(".json")
     if args.merge and path.exists():
         rows = {r["assignment"]: r for r in json.loads(path.read_text())["rows"]}
-    for aid in args.assignments:
+    for aid in args.assignments or assignments_that_train(ROOT):
         rows[aid] = measure(aid, args.repeats)
         print(json.dumps(rows[aid]), flush=True)
     payload = {"machine": machine(), "repeats": args.repeats, "rows": [rows[a] for a in sorted(rows)]}

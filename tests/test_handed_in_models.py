@@ -97,3 +97,20 @@ def test_the_audit_column_says_for_review_only_on_a_mismatch():
     restored = GradingResult(training=[TrainingNote.from_dict({"name": "cnn", "outcome": "restored"})])
     assert restored.audit == "" and restored.training_summary == "cnn: restored"
     assert GradingResult.from_dict(bad.to_dict(files=False)).audit == bad.audit
+
+
+def test_model_names_are_unique_across_the_course(root):
+    """One folder of notebooks shares one trained_models/: no two assignments may save under the same name."""
+    import re
+
+    from autograder.course import assignments_that_train
+
+    owner: dict[str, str] = {}
+    for aid in assignments_that_train(root):
+        nb = nbformat.read(root / "source_notebooks" / aid / f"{aid}.ipynb", as_version=4)
+        code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+        names = re.findall(r'train_or_restore\(\s*f?"([^"]+)"', code) + re.findall(r"train_or_restore\(\s*\"?([a-z_]+)\"? ?\+", code)
+        assert names, f"{aid} trains a model but no train_or_restore name was found"
+        for name in names:
+            stem = name.split("{")[0]
+            assert owner.setdefault(stem, aid) == aid, f"{stem!r} is used by {owner[stem]} and {aid}"
