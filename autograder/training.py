@@ -84,8 +84,10 @@ class AuditVerdict(StrEnum):
 class AuditTolerance:
     """How far the submitted weights' metrics may sit from the retrained ones' (measured: benchmarks/ audit tolerance)."""
 
+    # Two honest trainings on other seeds (how a change of machine looks) differed by up to 0.008 in
+    # accuracy and 29 % in loss (06's adding problem, whose MSE is near 0): benchmarks/audit_tolerance.md.
     accuracy: float = 0.03  # absolute, on the audit examples
-    loss: float = 0.25  # relative to the retrained model's loss
+    loss: float = 1.0  # relative to the retrained model's loss (at least 1e-3): a factor of 2 either way
 
     def allows(self, submitted: dict, retrained: dict) -> bool:
         for key, value in retrained.items():
