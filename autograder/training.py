@@ -56,6 +56,7 @@ FOLDER_VARIABLE = "DLCOURSE_TRAINED_MODELS"  # where records live (default: trai
 MAX_WEIGHTS_MB_VARIABLE = "DLCOURSE_MAX_WEIGHTS_MB"
 DEFAULT_MAX_WEIGHTS_MB = 64  # the course's largest model is about 3 MB of float32 weights
 AUDIT_EXAMPLES = 2048  # the audit evaluates both weight sets on this many examples of the training data
+LOSS_FLOOR = 1e-4  # losses below this count as equal: a regression fitted to rounding
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
@@ -87,7 +88,7 @@ class AuditTolerance:
     # Two honest trainings on other seeds (how a change of machine looks) differed by up to 0.008 in
     # accuracy and 29 % in loss (06's adding problem, whose MSE is near 0): benchmarks/audit_tolerance.md.
     accuracy: float = 0.03  # absolute, on the audit examples
-    loss: float = 1.0  # relative to the retrained model's loss (at least 1e-3): a factor of 2 either way
+    loss: float = 1.0  # the submitted loss within a factor 1 + loss of the retrained one, either way
 
     def allows(self, submitted: dict, retrained: dict) -> bool:
         for key, value in retrained.items():
@@ -95,8 +96,11 @@ class AuditTolerance:
                 continue
             if "accuracy" in key and abs(submitted[key] - value) > self.accuracy:
                 return False
-            if key == "loss" and abs(submitted[key] - value) > self.loss * max(abs(value), 1e-3):
-                return False
+            if key == "loss":
+                # a ratio, either way: lower loss from extra training is as telling as higher loss
+                ratio = max(abs(submitted[key]), LOSS_FLOOR) / max(abs(value), LOSS_FLOOR)
+                if max(ratio, 1 / ratio) > 1 + self.loss:
+                    return False
         return True
 
 
@@ -571,7 +575,7 @@ def _audit(model, data, submitted: list | None, problem: str, tolerance: AuditTo
     return {
         "verdict": AuditVerdict.WITHIN_TOLERANCE if ok else AuditVerdict.MISMATCH,
         "detail": (figures or "no metrics to compare (the model is not compiled)")
-        + f" on the first {AUDIT_EXAMPLES} training examples (tolerance: accuracy ±{tolerance.accuracy}, loss ±{tolerance.loss:.0%})",
+        + f" on the first {AUDIT_EXAMPLES} training examples (tolerance: accuracy ±{tolerance.accuracy}, loss within a factor {1 + tolerance.loss:g})",
         "submitted": submitted_metrics,
         "retrained": retrained_metrics,
         "tolerance": {"accuracy": tolerance.accuracy, "loss": tolerance.loss},

@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import math
 import os
 import tempfile
 from datetime import date
@@ -109,6 +110,14 @@ def spreads(runs: dict[int, dict[str, dict]]) -> dict[str, dict]:
     return out
 
 
+def margins(tolerance: dict, worst: dict) -> dict:
+    """How many times the tolerance covers the largest honest spread: accuracy as a difference, loss as a log-ratio."""
+    return {
+        "accuracy": tolerance["accuracy"] / worst["accuracy"] if worst["accuracy"] else math.inf,
+        "loss": math.log1p(tolerance["loss"]) / math.log1p(worst["loss"]) if worst["loss"] else math.inf,
+    }
+
+
 def render(payload: dict) -> str:
     lines = [
         "# The audit's tolerance: two honest trainings, other seeds",
@@ -136,7 +145,8 @@ def render(payload: dict) -> str:
         "",
         f"Largest over every model whose seed varies: accuracy {worst['accuracy']:.4f}, loss {worst['loss']:.1%}.",
         f"The shipped tolerance (`autograder.training.AuditTolerance`): accuracy ±{payload['tolerance']['accuracy']}, "
-        f"loss ±{payload['tolerance']['loss']:.0%}: {payload['margin']['accuracy']:.1f}x and {payload['margin']['loss']:.1f}x the largest spread.",
+        f"loss within a factor {1 + payload['tolerance']['loss']:g} either way: {payload['margin']['accuracy']:.1f}x the largest "
+        f"accuracy spread, and {payload['margin']['loss']:.1f}x the largest loss ratio (as logarithms).",
     ]
     return "\n".join(lines) + "\n"
 
@@ -153,6 +163,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.detection_only:
         payload = json.loads(OUT.with_suffix(".json").read_text())
+        payload["tolerance"] = {"accuracy": DEFAULT_TOLERANCE.accuracy, "loss": DEFAULT_TOLERANCE.loss}
+        payload["margin"] = margins(payload["tolerance"], payload["worst"])
         payload["detection"] = detection()
         OUT.with_suffix(".json").write_text(json.dumps(payload, indent=1) + "\n")
         OUT.with_suffix(".md").write_text(render(payload))
@@ -173,7 +185,7 @@ def main() -> None:
         "spreads": result,
         "worst": worst,
         "tolerance": tolerance,
-        "margin": {k: tolerance[k] / worst[k] if worst[k] else float("inf") for k in worst},
+        "margin": margins(tolerance, worst),
         "detection": detection(),
     }
     OUT.with_suffix(".json").write_text(json.dumps(payload, indent=1) + "\n")
