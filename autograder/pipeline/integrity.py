@@ -82,8 +82,8 @@ def __dlcourse_probe(tag):
     import builtins, json, sys, threading
     import numpy, numpy.testing, numpy.linalg, autograder.checks, autograder.training
     out = {}
-    names = ["builtins", "numpy", "numpy.testing", "numpy.linalg", "math", "autograder.training"] + sorted(
-        n for n in list(sys.modules) if n == "autograder.checks" or n.startswith("autograder.checks."))
+    names = ["builtins", "numpy", "numpy.testing", "numpy.linalg", "math"] + sorted(
+        n for n in list(sys.modules) if n.split(".")[:2] in (["autograder", "checks"], ["autograder", "training"]))
     for name in names:
         module = sys.modules.get(name)
         out["sys.modules:" + name] = id(module)
