@@ -312,7 +312,9 @@ def train_or_restore(name: str, model, train, data, tolerance: AuditTolerance = 
                 seconds = float(record.get("seconds", 0.0))
                 trained_on = record.get("machine", {}).get("device", "another machine")
                 epochs = len(record.get("epoch", []))
-                print(f"{name}: restored the weights trained before ({epochs} epochs in {seconds:.0f} s on {trained_on}) from {weights}")
+                print(
+                    f"{name}: restored the weights trained before ({epochs} epochs in {seconds:.0f} s on {trained_on}) from {RECORD_DIR}/{weights.name}"
+                )
                 _log({"name": name, "outcome": Outcome.RESTORED, "reason": "", "seconds": seconds})
                 return TrainingRun(name, history, seconds, Outcome.RESTORED, record=record)
             reason = "the training function never called model.fit, so it trained on its own"
@@ -331,6 +333,6 @@ def train_or_restore(name: str, model, train, data, tolerance: AuditTolerance = 
         reason = "asked to train (DLCOURSE_TRAINING=train)"
     print(f"{name}: training ({reason})")
     history, seconds, new_record = _train(name, model, train, data, expected, folder, save=True)
-    print(f"{name}: trained in {seconds:.0f} s; weights and record saved in {folder}/")
+    print(f"{name}: trained in {seconds:.0f} s; weights and record saved in {RECORD_DIR}/")
     _log({"name": name, "outcome": Outcome.TRAINED, "reason": reason, "seconds": seconds})
     return TrainingRun(name, history, seconds, Outcome.TRAINED, reason, record=new_record)
