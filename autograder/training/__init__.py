@@ -227,7 +227,7 @@ def _ensure_built(model, data) -> None:
 def _why_not_restore(record: dict | None, expected: dict[str, str], weights: Path) -> str:
     if record is None:
         return (
-            f"no record in {weights.parent}/ yet"
+            f"no record in {RECORD_DIR}/ yet"
             if not weights.exists()
             else f"{weights.with_suffix('').with_suffix('.json').name} is missing or unreadable"
         )
