@@ -5,6 +5,7 @@ grading: a separate work folder and gradebook), so the two never disagree.
 """
 
 from autograder.pipeline.sandbox import CELL_TIMEOUT
+from autograder.registry import INSTRUCTOR_FILES
 
 c = get_config()  # noqa: F821  (injected by traitlets)
 
@@ -28,3 +29,7 @@ c.Execute.interrupt_on_timeout = True
 # A notebook that floods its output should not produce a 500 MB autograded file.
 c.LimitOutput.max_lines = 1000
 c.LimitOutput.max_traceback = 100
+
+# Each assignment folder also holds the instructor's files (its facts, example class, mutation
+# cases): nbgrader copies a folder's other files into the release unless told to leave them out.
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", *INSTRUCTOR_FILES]

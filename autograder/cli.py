@@ -14,7 +14,7 @@ from pathlib import Path
 
 import typer
 
-from .course import CourseNotFoundError, assignment_ids, find_course_root
+from .course import CourseNotFoundError, find_course_root
 from .pipeline.audit import DEFAULT_AUDIT_FRACTION
 from .pipeline.gradescope import Visibility
 from .pipeline.sandbox import CELL_TIMEOUT
@@ -39,8 +39,18 @@ def _root() -> Path:
         _fail(str(exc))
 
 
+def _assignment_ids(root: Path) -> list[str]:
+    """The registry's assignments (one folder each), or a clear exit when a folder is incomplete."""
+    from .registry import AssignmentFolderError, assignments
+
+    try:
+        return [a.id for a in assignments(root)]
+    except AssignmentFolderError as exc:
+        _fail(str(exc))
+
+
 def _select(root: Path, requested: list[str] | None) -> list[str]:
-    known = assignment_ids(root)
+    known = _assignment_ids(root)
     if not requested:
         return known
     unknown = [a for a in requested if a not in known]
@@ -253,10 +263,14 @@ def export(
         "--hidden-visibility",
         help="When students see the results of test cells with hidden tests.",
     ),
-    timeout_minutes: int = typer.Option(
-        10, "--timeout-minutes", help="The timeout set in Gradescope's autograder settings (10 by default there, 40 at most)."
+    timeout_minutes: int | None = typer.Option(
+        None,
+        "--timeout-minutes",
+        help="The timeout set in Gradescope's autograder settings (at most 40; default: the assignment.toml's [gradescope]).",
     ),
-    memory_mb: int = typer.Option(4096, "--memory-mb", help="Memory limit of the kernel; keep it below the container memory set in Gradescope."),
+    memory_mb: int | None = typer.Option(
+        None, "--memory-mb", help="Memory limit of the kernel, below the container's in Gradescope (default: the assignment.toml's [gradescope])."
+    ),
     audit_fraction: float = typer.Option(
         0.0, "--audit-fraction", min=0.0, max=1.0, help="Chance that a submission with trained models is trained again to audit them."
     ),
@@ -267,7 +281,7 @@ def export(
     """
     from .pipeline.gradescope import build_zip
 
-    if not 1 <= timeout_minutes <= 40:
+    if timeout_minutes is not None and not 1 <= timeout_minutes <= 40:
         _fail("--timeout-minutes must be between 1 and 40 (Gradescope's maximum)")
     root = _root()
     [aid] = _select(root, [assignment])
@@ -374,7 +388,7 @@ def demo(out: Path = typer.Option(Path("build/demo"), "--out", "-o", help="Where
 
     root = _root()
     out = out.resolve()
-    ids = assignment_ids(root)
+    ids = _assignment_ids(root)
     typer.echo("== 1/4 data ==")
     data(name=None, copy=True)
     typer.echo(f"== 2/4 student releases and answer keys for {len(ids)} assignment(s) ==")
@@ -395,7 +409,7 @@ def bench(
     seeds: list[int] = typer.Option([0], "--seed", "-s", help="Seeds to run each notebook with (repeat the option)."),
     mnist: bool = typer.Option(True, help="Also run the same notebooks on MNIST when it is available."),
     grading: bool = typer.Option(True, help="Also time grading one submission of each assignment."),
-    quick: bool = typer.Option(False, help="CI-sized: assignment 01 only, one seed, no MNIST, no grading timing."),
+    quick: bool = typer.Option(False, help="CI-sized: the first assignment only (unless named), one seed, no MNIST, no grading timing."),
     out: Path = typer.Option(Path("benchmarks"), "--out", "-o", help="Folder for results.json/.md and the plot."),
 ) -> None:
     """Run each answer key end to end and record accuracy, training time and wall times against published figures.
@@ -412,7 +426,7 @@ def bench(
     from .runtime import device_report
 
     root = _root()
-    ids = ["01_logistic_regression"] if quick and not assignments else _select(root, assignments)
+    ids = _assignment_ids(root)[:1] if quick and not assignments else _select(root, assignments)
     if quick:
         seeds, mnist, grading = seeds[:1], False, False
     datasets = ["fashion_mnist"]
@@ -491,7 +505,7 @@ def bench_grading(
 
 @app.command()
 def verdicts(
-    assignments: list[str] | None = typer.Argument(None, help="Assignment ids (default: every one with a tests/mutations/<id>.yaml)."),
+    assignments: list[str] | None = typer.Argument(None, help="Assignment ids (default: all; each folder holds its mutations.yaml)."),
     out: Path = typer.Option(Path("benchmarks/verdicts.md"), "--out", "-o", help="Where the table goes."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Print every case, not only the unexpected ones."),
 ) -> None:
@@ -505,11 +519,7 @@ def verdicts(
     from .verdicts import MutationSuiteError, format_result, markdown, run_suite, suite_ids, summarize
 
     root = _root()
-    available = suite_ids(root)
-    ids = _select(root, assignments) if assignments else available
-    missing = [a for a in ids if a not in available]
-    if missing:
-        _fail(f"No mutation file for {', '.join(missing)} (tests/mutations/<id>.yaml). Have one: {', '.join(available) or 'none'}")
+    ids = _select(root, assignments) if assignments else suite_ids(root)
     summaries = []
     for aid in ids:
         typer.echo(f"== {aid} ==")

@@ -54,13 +54,3 @@ def assignment_ids(root: Path | None = None) -> list[str]:
     return sorted(
         p.name for p in (root / "source_notebooks").iterdir() if p.is_dir() and not p.name.startswith((".", "_")) and any(p.glob("*.ipynb"))
     )
-
-
-def assignments_that_train(root: Path | None = None) -> list[str]:
-    """Assignments whose notebook trains a graded model (through ``train_or_restore``), in teaching order."""
-    root = root or find_course_root()
-    return [
-        aid
-        for aid in assignment_ids(root)
-        if any("train_or_restore(" in path.read_text() for path in (root / "source_notebooks" / aid).glob("*.ipynb"))
-    ]

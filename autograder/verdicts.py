@@ -1,6 +1,6 @@
 """The mutation suite: alternative correct answers and plausible mistakes, run against the test cells.
 
-A test cell is only as good as the verdicts it gives. ``tests/mutations/<id>.yaml`` keeps, for every
+A test cell is only as good as the verdicts it gives. ``source_notebooks/<id>/mutations.yaml`` keeps, for every
 graded function, implementations that are correct but written differently from the answer key (they
 must pass every test) and plausible mistakes (each must fail at least one test, ideally with a message
 naming the mistake). This module runs them in-process, without nbgrader or a kernel, so the whole
@@ -25,6 +25,7 @@ import nbformat
 import yaml
 
 from .course import find_course_root
+from .registry import assignments, get_assignment
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
@@ -107,14 +108,9 @@ class Suite:
         return list(dict.fromkeys(c.function for c in self.cases))
 
 
-def mutations_dir(root: Path | None = None) -> Path:
-    return (root or find_course_root()) / "tests" / "mutations"
-
-
 def suite_ids(root: Path | None = None) -> list[str]:
-    """Assignments that have a mutation file."""
-    folder = mutations_dir(root)
-    return sorted(p.stem for p in folder.glob("*.yaml")) if folder.is_dir() else []
+    """Every assignment: each folder holds its mutation file (the registry refuses one without)."""
+    return [a.id for a in assignments(root)]
 
 
 def notebook_cells(path: Path) -> dict[str, str]:
@@ -130,11 +126,12 @@ def notebook_cells(path: Path) -> dict[str, str]:
 
 def load_suite(assignment: str, root: Path | None = None) -> Suite:
     root = root or find_course_root()
-    path = mutations_dir(root) / f"{assignment}.yaml"
+    found = get_assignment(assignment, root)
+    path = found.mutations
     spec = yaml.safe_load(path.read_text())
     if spec.get("assignment", assignment) != assignment:
         raise MutationSuiteError(f"{path}: says assignment {spec.get('assignment')!r}, expected {assignment!r}")
-    notebook = root / "source_notebooks" / assignment / f"{assignment}.ipynb"
+    notebook = found.notebook
     cells = notebook_cells(notebook)
     setup = tuple(spec.get("setup") or ())
     cases: list[Case] = []
@@ -262,7 +259,7 @@ def markdown(summaries: list[Summary], machine: dict) -> str:
         "# Verdicts of the test cells on the mutation suite",
         "",
         f"Machine: {machine.get('cpu', '?')}, {machine.get('cores', '?')} cores · TensorFlow {machine.get('tensorflow', '?')}"
-        f" · {machine.get('date', '')}. Produced by `dlcourse verdicts` from `tests/mutations/*.yaml`.",
+        f" · {machine.get('date', '')}. Produced by `dlcourse verdicts` from `source_notebooks/*/mutations.yaml`.",
         "",
         "A *false failure* is a correct alternative that fails a test; a *surviving mistake* is a planted mistake that",
         "passes every test (or fails without the expected message). Both should be 0.",

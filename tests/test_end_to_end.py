@@ -1,6 +1,6 @@
 """Every assignment's example class graded through the real pipeline (slow: notebooks really run).
 
-For each assignment with ``autograder/examples/<id>.json``: the answer key
+For each assignment (its ``source_notebooks/<id>/example_class.json``): the answer key
 earns every autograded point, the untouched release earns 0 and still grades
 cleanly, and each planted mistake fails exactly the expected tests with the
 expected message.
@@ -13,14 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from autograder.course import assignment_ids, assignments_that_train
 from autograder.pipeline.examples import example_students
 from autograder.pipeline.grade import GradingOptions, grade_batch
+from autograder.registry import assignments
 from autograder.training import RECORD_DIR
 
 pytestmark = pytest.mark.slow
 
-CASES = [(aid, ex.student) for aid in assignment_ids() for ex in example_students(aid)]
+CASES = [(aid, ex.student) for aid in (a.id for a in assignments()) for ex in example_students(aid)]
 
 
 @pytest.fixture(scope="module")
@@ -30,8 +30,8 @@ def graded(example_class):
 
 
 def test_every_assignment_has_an_example_class():
-    missing = [aid for aid in assignment_ids() if not example_students(aid)]
-    assert not missing, f"no autograder/examples/<id>.json for {missing}"
+    missing = [a.id for a in assignments() if not example_students(a.id)]
+    assert not missing, f"source_notebooks/<id>/example_class.json names no student for {missing}"
 
 
 @pytest.mark.parametrize("aid,student", CASES)
@@ -72,7 +72,7 @@ def test_reports_hold_every_student(graded, aid):
 
 # ---------------------------------------------------------------- grading the models the student trained
 
-TRAINING_ASSIGNMENTS = assignments_that_train()
+TRAINING_ASSIGNMENTS = [a.id for a in assignments() if a.trains]
 
 
 def hand_in(sub, models: Path, inbox: Path, student: str) -> Path:

@@ -31,8 +31,9 @@ from autograder.cli import app
 from autograder.pipeline import gradescope
 from autograder.pipeline.examples import answered_release, build_submission, example_students
 from autograder.pipeline.model import CellEvent, CellScore, EventKind, Finding, GradingResult, Severity, Status
+from autograder.registry import INSTRUCTOR_FILES, assignments, get_assignment
 
-ASSIGNMENTS = ["01_logistic_regression", "02_backprop", "03_mlp", "04_cnn", "05_regularization", "06_lstm"]
+ASSIGNMENTS = [a.id for a in assignments()]
 VISIBILITY = {"enum": ["hidden", "after_due_date", "after_published", "visible"]}
 # Gradescope's documented results.json (https://gradescope-autograders.readthedocs.io/en/latest/specs/, "Output format"):
 # every key it lists, and nothing else; the total score is required at the top level or on every test.
@@ -106,15 +107,19 @@ def test_export_writes_gradescopes_layout(root, tmp_path):
         } <= names
         assert "course/source_notebooks/01_logistic_regression/01_logistic_regression.ipynb" in names
         assert not any("02_backprop" in n or "solutions/" in n or "__pycache__" in n for n in names)
+        assert not any(n.endswith(INSTRUCTOR_FILES) for n in names), "the example class and mutation cases quote answer-key lines"
+        if (root / "datasets" / "fashion_mnist").is_dir():  # 01's assignment.toml: it loads Fashion-MNIST
+            assert any(n.startswith("course/datasets/fashion_mnist/train-images") for n in names)
         settings = json.loads(bundle.read("gradescope.json"))
         assert settings == {
             "assignment": "01_logistic_regression",
             "hidden_visibility": "hidden",
             "timeout_minutes": 20,
-            "memory_mb": 4096,
+            "memory_mb": 2048,  # the assignment.toml's [gradescope], not given on the command line
             "audit_fraction": 0.1,
         }
         assert b"--require-hashes -r /autograder/source/requirements.txt" in bundle.read("setup.sh") and b"python3.11" in bundle.read("setup.sh")
+    assert gradescope.bundled_datasets(root, get_assignment("02_backprop", root)) == []  # 02 loads no data set: none travels
 
 
 def test_setup_installs_the_locked_closure_of_what_grading_needs(root):

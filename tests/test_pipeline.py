@@ -8,12 +8,12 @@ import nbformat
 import pytest
 
 from autograder import authoring
-from autograder.course import assignment_ids
 from autograder.pipeline import intake
 from autograder.pipeline.leaks import LeakError, find_leaks, verify_release
 from autograder.pipeline.release import release_assignment, solve_assignment
+from autograder.registry import assignments
 
-ASSIGNMENTS = assignment_ids()
+ASSIGNMENTS = [a.id for a in assignments()]
 
 
 def sources(nb):

@@ -35,9 +35,9 @@ def test_the_committed_projection_is_current(root, tmp_path):
 
 
 def test_render_lists_every_assignment_and_a_total():
-    rows = project({"a": 10.0, "b": 20.0}, bench_cores=2, pair_speedup=1.5, students=10)
+    rows = project({"01_logistic_regression": 10.0, "04_cnn": 20.0}, bench_cores=2, pair_speedup=1.5, students=10)
     text = render(rows, machine={"cpu": "X", "cores": 2, "date": "2026-01-01"}, pair_speedup=1.5, students=10)
-    assert "| a |" in text and "| b |" in text and "| all | 30 |" in text
+    assert "| 01_logistic_regression |" in text and "| 04_cnn |" in text and "| all | 30 |" in text
 
 
 def test_the_saving_compares_at_one_machine_speed():

@@ -32,10 +32,14 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ..pipeline.audit import DEFAULT_AUDIT_FRACTION
+from ..registry import get_assignment
 
-# Notebooks whose grading leaves a core idle, so that a second worker on the benchmark machine gains.
-LIGHT = ("01_logistic_regression", "02_backprop")
 CLUSTERS = ((1, 2), (1, 16), (4, 16), (16, 16))  # (machines, cores per machine)
+
+
+def _light(assignment: str) -> bool:
+    """Whether grading leaves a core idle, so that a second worker on the benchmark machine gains (``assignment.toml``)."""
+    return get_assignment(assignment).light
 
 
 @dataclass(frozen=True)
@@ -49,7 +53,7 @@ class ClassProjection:
 def project(grading_s: dict[str, float], *, bench_cores: int, pair_speedup: float, students: int = 300) -> list[ClassProjection]:
     rows = []
     for assignment, seconds in sorted(grading_s.items()):
-        speedup = pair_speedup if assignment in LIGHT else 1.0
+        speedup = pair_speedup if _light(assignment) else 1.0
         core_hours = students * seconds * bench_cores / speedup / 3600
         wall = {}
         for machines, cores in CLUSTERS:
@@ -107,7 +111,7 @@ def project_with_weights(
             reuse_s, trained_s, audits = full_s, full_s, 0
         else:
             reuse_s, trained_s, audits = row["with_weights_s"], row["trained_s"], audited_count(students, fraction)
-        reuse_speedup = pair_speedup if row is not None or assignment in LIGHT else 1.0
+        reuse_speedup = pair_speedup if row is not None or _light(assignment) else 1.0
         seconds = (students - audits) * reuse_s / reuse_speedup + audits * trained_s
         wall = {}
         for machines, cores in CLUSTERS:

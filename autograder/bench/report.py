@@ -7,8 +7,8 @@ import statistics
 from dataclasses import asdict
 from pathlib import Path
 
+from ..registry import assignments
 from . import targets
-from .published import FASHION, MNIST
 from .runner import NotebookRun
 
 
@@ -70,9 +70,9 @@ def markdown(machine: dict, runs: list[NotebookRun], grading: dict[str, float], 
         "| assignment | data | ours (median over seeds) | published | difference |",
         "|---|---|---|---|---|",
     ]
-    for dataset, table in (("fashion_mnist", FASHION), ("mnist", MNIST)):
-        for assignment, published in table.items():
-            for label, value, model in published:
+    for dataset in ("fashion_mnist", "mnist"):
+        for assignment, published in ((a.id, a.published.get(dataset, ())) for a in assignments()):
+            for label, value, model in ((row.label, row.accuracy, row.model) for row in published):
                 mine = [
                     r for r in rows if r["assignment"] == assignment and r["dataset"] == dataset and r["kind"] == "accuracy" and model in r["name"]
                 ]
@@ -107,7 +107,7 @@ def plot(runs: list[NotebookRun], path: Path) -> Path | None:
         ax.scatter([e["train_s"] for _, e in chosen], [e["accuracy"] for _, e in chosen], label=dataset, color=f"C{i}")
         for r, e in chosen:
             ax.annotate(f"{r.assignment[:2]} {e['name'][:22]}", (e["train_s"], e["accuracy"]), fontsize=6, alpha=0.8)
-    for value in {row[1] for table in FASHION.values() for row in table}:
+    for value in {row.accuracy for a in assignments() for row in a.published.get("fashion_mnist", ())}:
         ax.axhline(value, color="grey", lw=0.5, ls=":")
     ax.set_xscale("log")
     ax.set_xlabel("training wall time of the model (s, log scale)")

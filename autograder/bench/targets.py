@@ -12,30 +12,19 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass
 
+from ..registry import BenchTarget, assignments
 from .runner import NotebookRun
 
 YARDSTICK_ASSIGNMENT = "04_cnn"
 YARDSTICK_MODEL = "LeNet-5"  # a fragment of the check_accuracy name whose epoch time is the yardstick
-YARDSTICK_REFERENCE_S = 4.95  # LeNet-5's epoch time in the run the targets were set from (2026-11-23)
+YARDSTICK_REFERENCE_S = 4.95  # LeNet-5's epoch time (s) in the bench run the targets were set from
 NOTEBOOK_LIMIT_S = 150.0  # every answer key end to end
-ALL_NOTEBOOKS_LIMIT_S = 600.0  # the six together
+ALL_NOTEBOOKS_LIMIT_S = 600.0  # every answer key, one after the other
 
 
-@dataclass(frozen=True)
-class Target:
-    assignment: str
-    model: str  # a fragment of the check_accuracy name
-    min_accuracy: float
-    max_train_s: float | None = None  # before scaling
-
-
-TARGETS = [
-    Target("01_logistic_regression", "test accuracy on all", 0.845),
-    Target("03_mlp", "final MLP", 0.90, 60.0),
-    Target("04_cnn", "small CNN", 0.925, 90.0),
-    Target("05_regularization", "regularized CNN", 0.93, 240.0),
-    Target("06_lstm", "test accuracy on all", 0.90, 90.0),
-]
+def course_targets(root=None) -> list[tuple[str, BenchTarget]]:
+    """(assignment id, target) for every ``[[targets]]`` entry of the assignments' ``assignment.toml``."""
+    return [(a.id, t) for a in assignments(root) for t in a.targets]
 
 
 @dataclass(frozen=True)
@@ -66,15 +55,15 @@ def yardstick(runs: list[NotebookRun]) -> float | None:
     return statistics.median(epochs) if epochs else None
 
 
-def judge(runs: list[NotebookRun]) -> tuple[float | None, list[Verdict]]:
+def judge(runs: list[NotebookRun], root=None) -> tuple[float | None, list[Verdict]]:
     """(the time scale of this run, one verdict per target); the scale is yardstick / 4.95 s (1.0 without 04)."""
     stick = yardstick(runs)
     scale = stick / YARDSTICK_REFERENCE_S if stick else None
     factor = scale or 1.0
     verdicts = []
-    for t in TARGETS:
-        found = _metrics(runs, t.assignment, t.model)
-        label = f"{t.assignment} {found[0]['name'] if found else t.model}"
+    for assignment, t in course_targets(root):
+        found = _metrics(runs, assignment, t.model)
+        label = f"{assignment} {found[0]['name'] if found else t.model}"
         if not found:
             verdicts.append(Verdict(f"{label}: accuracy", "–", f"≥ {t.min_accuracy:.3f}", None))
             continue
@@ -97,10 +86,10 @@ def judge(runs: list[NotebookRun]) -> tuple[float | None, list[Verdict]]:
         limit = NOTEBOOK_LIMIT_S * factor
         seconds = statistics.median(values)
         verdicts.append(Verdict(f"{assignment}: notebook end to end s (median)", f"{seconds:.1f}", f"≤ {limit:.0f}", seconds <= limit))
-    if len(walls) == 6:
+    if len(walls) == len(assignments(root)):
         total = sum(statistics.median(v) for v in walls.values())
         limit = ALL_NOTEBOOKS_LIMIT_S * factor
-        verdicts.append(Verdict("all six notebooks s (sum of medians)", f"{total:.1f}", f"≤ {limit:.0f}", total <= limit))
+        verdicts.append(Verdict(f"all {len(walls)} notebooks s (sum of medians)", f"{total:.1f}", f"≤ {limit:.0f}", total <= limit))
     return scale, verdicts
 
 

@@ -1,4 +1,18 @@
-"""Build the example class (answer key, untouched release, planted mistakes) from ``autograder/examples``."""
+"""Build the example class (answer key, untouched release, planted mistakes) from ``source_notebooks/<id>/example_class.json``.
+
+The file describes the students that `dlcourse demo` grades and the end-to-end tests check:
+
+- ``based_on``: ``solution`` (the answer key) or ``release`` (the untouched student notebook);
+- ``edits``: text replacements applied to the cell with that ``grade_id``, to plant a realistic
+  mistake (each ``old`` text must occur exactly once, so a stale edit fails loudly);
+- ``unanswered``: answer cells (by ``grade_id``) left as the release's stub, as for a student who ran
+  out of time; on the slow assignments this also keeps the example class from training the same
+  large model twice;
+- ``expect_failed``: the grade cells that must fail for this student, and no others;
+- ``expect_message``: text the failure message of those tests must contain.
+
+The file stays with the instructor: its planted edits quote answer-key lines.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +22,7 @@ from pathlib import Path
 
 import nbformat
 
-EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "examples"
+from ..registry import get_assignment
 
 
 @dataclass
@@ -23,11 +37,8 @@ class ExampleStudent:
     expect_message: dict[str, str] = field(default_factory=dict)
 
 
-def example_students(assignment: str) -> list[ExampleStudent]:
-    path = EXAMPLES_DIR / f"{assignment}.json"
-    if not path.exists():
-        return []
-    spec = json.loads(path.read_text())
+def example_students(assignment: str, root: Path | None = None) -> list[ExampleStudent]:
+    spec = json.loads(get_assignment(assignment, root).example_class.read_text())
     return [ExampleStudent(assignment=assignment, **entry) for entry in spec["students"]]
 
 
@@ -97,7 +108,7 @@ def build_submission(root: Path, example: ExampleStudent, out_dir: Path) -> Path
 def build_example_class(root: Path, assignments: list[str], out_dir: Path) -> list[ExampleStudent]:
     built = []
     for aid in assignments:
-        for example in example_students(aid):
+        for example in example_students(aid, root):
             build_submission(root, example, out_dir)
             built.append(example)
     return built

@@ -169,28 +169,39 @@ def _add_script(bundle: zipfile.ZipFile, name: str, text: str) -> None:
     bundle.writestr(info, text)
 
 
+def bundled_datasets(root: Path, spec) -> list[str]:
+    """The data sets the assignment loads that the course requires and `dlcourse data` has cached (MNIST is optional)."""
+    from ..data.manifest import load_manifest
+
+    manifest = load_manifest(root)
+    return [name for name in spec.datasets if name in manifest and manifest[name].required and (root / "datasets" / name).is_dir()]
+
+
 def build_zip(
     root: Path,
     assignment: str,
     out: Path,
     hidden_visibility: str = "after_published",
-    timeout_minutes: int = 10,
-    memory_mb: int = 4096,
+    timeout_minutes: int | None = None,
+    memory_mb: int | None = None,
     audit_fraction: float = 0.0,
 ) -> Path:
     """Write Gradescope's autograder zip for ``assignment`` to ``out``; returns ``out``.
 
     ``timeout_minutes`` is the timeout set in the assignment's Gradescope settings
-    (default 10, at most 40): grading stops the notebook :data:`TIMEOUT_MARGIN_S`
+    (at most 40): grading stops the notebook :data:`TIMEOUT_MARGIN_S`
     earlier so a results.json is always written. ``memory_mb`` caps the kernel's
-    memory; keep it below the container's memory set in Gradescope. ``audit_fraction`` is the
+    memory; keep it below the container's memory set in Gradescope. Both default to the
+    ``[gradescope]`` table of the assignment's ``assignment.toml``. ``audit_fraction`` is the
     chance that a submission handed in with its trained models is trained again to audit them.
     """
     if hidden_visibility not in VISIBILITIES:
         raise ValueError(f"hidden visibility must be one of {', '.join(VISIBILITIES)}, not {hidden_visibility!r}")
-    notebooks = sorted((root / "source_notebooks" / assignment).glob("*.ipynb"))
-    if not notebooks:
-        raise FileNotFoundError(f"{root / 'source_notebooks' / assignment} has no notebook")
+    from ..registry import get_assignment  # the instructor's side only: the zip carries the notebook, not its folder
+
+    spec = get_assignment(assignment, root)
+    timeout_minutes = timeout_minutes or spec.gradescope.timeout_minutes
+    memory_mb = memory_mb or spec.gradescope.memory_mb
     lock = root / "requirements.lock"
     if not lock.exists():
         raise FileNotFoundError(f"{lock} is missing: run `make lock`")
@@ -208,14 +219,12 @@ def build_zip(
         bundle.writestr("requirements.txt", grading_requirements(lock.read_text()))
         bundle.writestr(SETTINGS_FILE, json.dumps(settings, indent=1) + "\n")
         bundle.write(root / "nbgrader_config.py", f"{COURSE_DIR}/nbgrader_config.py")
-        for nb in notebooks:
-            bundle.write(nb, f"{COURSE_DIR}/source_notebooks/{assignment}/{nb.name}")
-        # not the example class: its planted mistakes quote answer-key lines of every assignment
-        _add_tree(bundle, root / "autograder", f"{COURSE_DIR}/autograder", skip=("examples",))
+        # the notebook alone: the folder's other files (example class, mutations) quote answer-key lines
+        bundle.write(spec.notebook, f"{COURSE_DIR}/source_notebooks/{assignment}/{spec.notebook.name}")
+        _add_tree(bundle, root / "autograder", f"{COURSE_DIR}/autograder")
         bundle.write(root / "datasets" / "manifest.json", f"{COURSE_DIR}/datasets/manifest.json")
-        data = root / "datasets" / "fashion_mnist"
-        if data.is_dir():  # the required data set, verified by `dlcourse data`; MNIST is optional and left out
-            _add_tree(bundle, data, f"{COURSE_DIR}/datasets/fashion_mnist")
+        for name in bundled_datasets(root, spec):
+            _add_tree(bundle, root / "datasets" / name, f"{COURSE_DIR}/datasets/{name}")
     return out
 
 

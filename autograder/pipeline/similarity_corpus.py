@@ -1,6 +1,6 @@
 """Pairs to calibrate the similarity threshold on: honest answers that differ, and disguised copies.
 
-Honest pairs come from the mutation suite (``tests/mutations/<id>.yaml``): the correct
+Honest pairs come from the mutation suite (``source_notebooks/<id>/mutations.yaml``): the correct
 alternatives of a graded function are different honest answers to the same task, and so is the
 answer key's own version of it. A copy is a version passed through :func:`disguise`, which does
 what someone hiding a copy does: renames the variables, reorders the functions, removes and
