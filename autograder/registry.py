@@ -4,7 +4,8 @@ An assignment is its folder, as a PrairieLearn question is. Adding one is adding
 
 * ``<id>.ipynb``: the instructor notebook (nbgrader format: solutions and hidden tests);
 * ``assignment.toml``: title, points, data sets, how heavy grading is, Gradescope resources,
-  bench targets and the published figures the answer key is compared with;
+  bench targets, the published figures the answer key is compared with, the ``benchmarks/`` file behind
+  each figure the notebook's prose states, and why each threshold on a trained model holds;
 * ``example_class.json``: the example class (see :mod:`autograder.pipeline.examples`);
 * ``mutations.yaml``: correct alternatives and plausible mistakes of every graded function
   (see :mod:`autograder.verdicts`);
@@ -73,6 +74,10 @@ class Assignment:
     gradescope: GradescopeResources
     targets: tuple[BenchTarget, ...]
     published: dict[str, tuple[PublishedRow, ...]]  # data set -> rows
+    # the figures the notebook's prose states, by the benchmarks/ file (relative to the course root) that holds them
+    figures: dict[str, tuple[str, ...]]
+    not_measurements: dict[str, str]  # a figure as written -> why it is no measurement (a hyperparameter, arithmetic)
+    margins: dict[str, str]  # grade_id -> why its threshold on a trained model holds: the answer key over seeds
 
     @property
     def notebook(self) -> Path:
@@ -117,6 +122,12 @@ def _check_against_notebook(assignment: Assignment, where: Path) -> None:
     counted = notebook_points(assignment.notebook)
     if counted != assignment.points:
         raise AssignmentFolderError(f"{where}: points = {assignment.points}, but {assignment.notebook.name}'s graded cells add up to {counted}")
+    import nbformat
+
+    grade_ids = {c.metadata.get("nbgrader", {}).get("grade_id") for c in nbformat.read(assignment.notebook, as_version=4).cells}
+    stray = sorted(set(assignment.margins) - grade_ids)
+    if stray:
+        raise AssignmentFolderError(f"{where}: [margins] names cells the notebook does not have: {', '.join(stray)}")
     # a target or published row whose model no check names would silently vanish from the bench's tables
     names = checked_models(assignment.notebook)
     fragments = [t.model for t in assignment.targets] + [r.model for rows in assignment.published.values() for r in rows]
@@ -145,7 +156,7 @@ def load_assignment(folder: Path) -> Assignment:
         spec = tomllib.loads(where.read_text())
     except tomllib.TOMLDecodeError as exc:
         raise AssignmentFolderError(f"{where} is not valid TOML: {exc}") from exc
-    unknown = set(spec) - {"title", "points", "datasets", "light", "gradescope", "targets", "published"}
+    unknown = set(spec) - {"title", "points", "datasets", "light", "gradescope", "targets", "published", "figures", "not_measurements", "margins"}
     if unknown:
         raise AssignmentFolderError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
     datasets = tuple(_field(spec, "datasets", list, where))
@@ -168,6 +179,9 @@ def load_assignment(folder: Path) -> Assignment:
         gradescope=gradescope,
         targets=targets,
         published=published,
+        figures={source: tuple(texts) for source, texts in spec.get("figures", {}).items()},
+        not_measurements=dict(spec.get("not_measurements", {})),
+        margins=dict(spec.get("margins", {})),
     )
     _check_against_notebook(assignment, where)
     return assignment

@@ -1,14 +1,17 @@
-"""No sentence without a run (issue 15): every figure a notebook's text states is measured somewhere.
+"""No sentence without a run: every figure a notebook's text states is measured somewhere.
 
-A figure in a notebook's markdown (a duration such as "34 s" or "3 minutes", a percentage, an accuracy
-such as 0.916) is accepted when
+Students do not have ``benchmarks/``, so the notebooks name no file there and no machine diary; the
+instructor's side keeps the source. A figure in a notebook's markdown (a duration such as "34 s" or
+"3 minutes", a percentage, an accuracy such as 0.916) is accepted when
 
-* the cell cites a file in ``benchmarks/`` that exists (and, for a precise figure of three or more
-  significant digits, holds that figure), so a reader can see the run, its date and its machine; or
+* the assignment's ``assignment.toml`` lists it under ``[figures]`` with the ``benchmarks/`` file that
+  holds it (which must exist, and hold a precise figure of three or more significant digits), so the
+  instructor can see the run, its date and its machine; or
+* it is a published figure the assignment's ``[[published.*]]`` rows state (the lecture's, a paper's); or
 * it is a threshold the notebook's own test cells assert (``0.90`` in a test makes "at least 90 %" a
   requirement, not a claim); or
-* it is listed in ``NOT_MEASUREMENTS`` below with the reason it is no measurement (a hyperparameter,
-  arithmetic done in the same sentence).
+* ``[not_measurements]`` gives the reason it is no measurement (a hyperparameter, arithmetic done in
+  the same sentence).
 
 Anything else a run printed belongs in the cell's output, not in the prose around it.
 """
@@ -22,8 +25,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from autograder.registry import assignments, get_assignment
+
 ROOT = Path(__file__).resolve().parents[1]
-ASSIGNMENTS = sorted(p.name for p in (ROOT / "source_notebooks").iterdir() if p.is_dir())
+ASSIGNMENTS = [a.id for a in assignments(ROOT)]
 
 _NUMBER = r"\d+(?:\.\d+)?"
 FIGURE = re.compile(
@@ -34,13 +39,6 @@ FIGURE = re.compile(
     rf")"
 )
 BENCHMARK_FILE = re.compile(r"benchmarks/[\w./-]+\w")
-
-# (assignment, figure as written): why it is not a measurement.
-NOT_MEASUREMENTS = {
-    ("03_mlp", "1 %"): "arithmetic in the same sentence: eta = 0.01 times curvature 1 shrinks w1 by 1 % per step",
-    ("04_cnn", "10 %"): "a hyperparameter of the augmentation the task asks for (RandomTranslation by 0.1)",
-    ("05_regularization", "100 %"): "what memorizing means (every training image right), not a result",
-}
 
 
 @dataclass(frozen=True)
@@ -85,28 +83,26 @@ test_thresholds.__test__ = False  # a helper, not a test
 
 
 def unbacked_figures(assignment: str) -> list[str]:
-    nb = nbformat.read(ROOT / "source_notebooks" / assignment / f"{assignment}.ipynb", as_version=4)
+    spec = get_assignment(assignment, ROOT)
+    nb = nbformat.read(spec.notebook, as_version=4)
     tests_source = "\n".join(c.source for c in nb.cells if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade"))
     asserted = test_thresholds(tests_source)
-    problems = []
+    published = "\n".join(f"{row.label} {row.accuracy}" for rows in spec.published.values() for row in rows)
+    problems = [f"[figures] cites {source}, which does not exist" for source in spec.figures if not (ROOT / source).is_file()]
+    sources = {text: ROOT / source for source, texts in spec.figures.items() for text in texts}
     for index, cell in enumerate(nb.cells):
         if cell.cell_type != "markdown":
             continue
-        cited = [ROOT / ref for ref in BENCHMARK_FILE.findall(cell.source)]
-        missing = [str(p.relative_to(ROOT)) for p in cited if not p.is_file()]
-        if missing:
-            problems.append(f"cell {index}: cites {', '.join(missing)}, which does not exist")
-            continue
-        cited_text = "\n".join(p.read_text() for p in cited)
         for figure in figures(cell.source):
-            if (assignment, figure.text) in NOT_MEASUREMENTS or any(abs(figure.value - t) < 1e-9 for t in asserted):
+            if figure.text in spec.not_measurements or any(abs(figure.value - t) < 1e-9 for t in asserted) or holds(published, figure):
                 continue
-            if cited:
-                if figure.significant_digits < 3 or holds(cited_text, figure):
-                    continue
-                problems.append(f"cell {index}: {figure.text!r} is not in the file it cites ({', '.join(map(str, cited))})")
-            else:
-                problems.append(f"cell {index}: {figure.text!r} has no run behind it (cite the benchmarks/ file that holds it)")
+            source = sources.get(figure.text)
+            if source is None:
+                problems.append(
+                    f"cell {index}: {figure.text!r} has no run behind it (list it under [figures] with the benchmarks/ file that holds it)"
+                )
+            elif source.is_file() and figure.significant_digits >= 3 and not holds(source.read_text(), figure):
+                problems.append(f"cell {index}: {figure.text!r} is not in {source.relative_to(ROOT)}, which [figures] says holds it")
     return problems
 
 
@@ -114,6 +110,17 @@ def unbacked_figures(assignment: str) -> list[str]:
 def test_every_figure_in_the_text_is_measured(assignment):
     problems = unbacked_figures(assignment)
     assert not problems, f"{assignment}: figures stated in markdown without a run behind them:\n" + "\n".join(problems)
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_the_student_text_names_no_instructor_file_or_machine_diary(assignment):
+    """What students read names no benchmarks/ file, no date and no particular machine: they have none of them."""
+    nb = nbformat.read(get_assignment(assignment, ROOT).notebook, as_version=4)
+    from autograder.pipeline.integrity import strip_hidden
+
+    diary = re.compile(r"benchmarks/|\b20\d\d-\d\d-\d\d\b|\b(?:Xeon|EPYC|Ryzen|Core i\d)\b|\bseeds? \d+-\d+")
+    found = [(i, m.group(0)) for i, c in enumerate(nb.cells) for m in diary.finditer(strip_hidden(c.source) if c.cell_type == "code" else c.source)]
+    assert not found, f"{assignment}: student-visible text names {found}; keep the source in assignment.toml's [figures] or [margins]"
 
 
 @pytest.mark.parametrize(
