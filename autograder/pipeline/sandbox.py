@@ -34,9 +34,7 @@ from pathlib import Path
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import Dict as DictTrait
 
-# Seconds of wall clock per cell. Generous: a CNN's training cell, when a submission comes without its
-# weights, takes several times as long beside another kernel as alone. nbgrader_config.py and the CLI use this too.
-CELL_TIMEOUT = 1200
+from ..validate import CELL_TIMEOUT  # one limit per cell for grading and a student's validate
 
 SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/opt")
 _LIMITS_LAUNCHER = (
