@@ -342,6 +342,33 @@ def handin(
 
 
 @app.command()
+def bundle(
+    assignments: list[str] | None = typer.Argument(None, help="Assignment ids (default: all)."),
+    out: Path = typer.Option(Path("build/student_bundle"), "--out", "-o", help="The folder to write (replaced when it holds an earlier bundle)."),
+) -> None:
+    """Write the student bundle: the released notebooks, the student kit as a wheel, and a README saying what to run.
+
+    It takes the notebooks in assignments/ as they are (run `dlcourse release` first), checks them again
+    for leaks, and scans the whole bundle for solution lines, hidden tests, the example class's edits
+    and answer keys before it is left in place.
+
+    Example: dlcourse bundle --out build/student_bundle
+    """
+    from .pipeline.kit_wheel import KitWheelError
+    from .pipeline.student_bundle import BundleError, write_bundle
+
+    root = _root()
+    ids = _select(root, assignments)
+    target = out if out.is_absolute() else root / out
+    try:
+        written = write_bundle(root, target, ids)
+    except (BundleError, KitWheelError) as exc:
+        _fail(str(exc))
+    typer.echo(f"✓ student bundle -> {written.folder}: {len(written.notebooks)} notebook(s), {written.wheel.name}, README.md")
+    typer.echo(f"  What students run: {written.folder / 'README.md'} (no solutions, hidden tests, example class or answer keys)")
+
+
+@app.command()
 def demo(out: Path = typer.Option(Path("build/demo"), "--out", "-o", help="Where the example class and its grading go.")) -> None:
     """The whole pipeline on the bundled example class: data, release, answer keys, grading, reports.
 
