@@ -67,14 +67,16 @@ def test_the_sandbox_mounts_only_the_kit_of_the_package_and_no_secret(root, secr
     assert scan(course_mounts, secrets) == []
 
 
-def test_the_scan_finds_what_the_whole_package_and_the_answer_keys_would_leak(root, secrets):
-    """The scan is not vacuous: the answer keys, and the grader's side of the course, are caught."""
+def test_the_scan_finds_what_the_answer_keys_the_example_class_and_the_mutation_suite_would_leak(root, secrets):
+    """The scan is not vacuous: the answer keys, the source notebooks and the grader's own cases are caught."""
     assert any("a copy of the answer key" in finding for finding in scan([root / "solutions" / AID], secrets))
     leaked = scan([root / "source_notebooks" / AID], secrets)
     assert any("solution or hidden-test line" in finding for finding in leaked)
-    examples = [p for p in (*(root / "autograder" / "examples").glob("*.json"), *(root / "source_notebooks").glob("*/example_class.json"))]
+    examples = [*(root / "autograder" / "examples").glob("*.json"), *(root / "source_notebooks").glob("*/example_class.json")]
     if examples:
         assert any("planted edit of the example class" in finding for finding in scan(examples, secrets))
+    suites = [*(root / "tests" / "mutations").glob("*.yaml"), *(root / "source_notebooks").glob("*/mutations.yaml")]
+    assert any("a case of the mutation suite" in finding for finding in scan(suites, secrets))
 
 
 def test_the_bundle_holds_the_release_the_wheel_and_the_instructions_and_no_secret(root, bundle, secrets):

@@ -2,8 +2,9 @@
 
 The course's secrets are the solution, hidden-test and mark-scheme lines of
 ``source_notebooks/`` (:func:`.leaks.secret_lines`), the planted edits of the
-example class (whose ``old`` texts quote the answer key), and the answer-key
-notebooks of ``solutions/`` themselves. :func:`scan` looks for them in files
+example class (whose ``old`` texts quote the answer key), the mutation suite's
+cases (alternative answers and mistakes) and the answer-key notebooks of
+``solutions/`` themselves. :func:`scan` looks for them in files
 and folders, including the members of a wheel or zip, so the student bundle
 and the sandbox's mounts can be proved clean.
 """
@@ -23,10 +24,21 @@ import yaml
 from .leaks import MARKERS, MIN_LINE, secret_lines
 
 ARCHIVE_SUFFIXES = (".whl", ".zip")
-# Lines of the kit's own code that an answer key happens to share: the centred differences of
-# checks/gradient.py, the NumPy recurrences of checks/rnn.py and training's returned History. They
-# are idioms, not answers; any other line shared with an answer key is reported.
-SHARED_WITH_THE_KIT = frozenset({"old = flat[i]", "flat[i] = old + h", "flat[i] = old - h", "flat[i] = old", "hs.append(h)", "return history"})
+# Lines of the kit's own code that an answer key or a mutation case happens to share: the centred
+# differences of checks/gradient.py, the NumPy recurrences of checks/rnn.py, training's returned
+# History, two common idioms. They are idioms, not answers; any other shared line is reported.
+SHARED_WITH_THE_KIT = frozenset(
+    {
+        "old = flat[i]",
+        "flat[i] = old + h",
+        "flat[i] = old - h",
+        "flat[i] = old",
+        "hs.append(h)",
+        "return history",
+        "x = np.asarray(x)",
+        "import functools",
+    }
+)
 _BINARY_PROBE = 8192  # bytes read to tell a binary file (a NUL among them) from text
 
 
@@ -34,6 +46,7 @@ _BINARY_PROBE = 8192  # bytes read to tell a binary file (a NUL among them) from
 class CourseSecrets:
     lines: set[str] = field(default_factory=set)  # solution / hidden-test / mark-scheme lines, stripped
     planted: set[str] = field(default_factory=set)  # lines of the example class's edits, stripped
+    mutations: set[str] = field(default_factory=set)  # lines of the mutation suite's cases (correct answers and mistakes)
     answer_keys: dict[str, str] = field(default_factory=dict)  # SHA-256 of each answer-key notebook -> its path
 
 
@@ -48,6 +61,22 @@ def _edit_lines(spec: dict) -> set[str]:
         for edit in student.get("edits", []):
             for text in (edit.get("old", ""), edit.get("new", "")):
                 lines.update(line.strip() for line in text.splitlines())
+    return lines
+
+
+def mutation_files(root: Path) -> list[Path]:
+    """The mutation suites (alternative answers and planted mistakes), wherever the course keeps them."""
+    return sorted((root / "tests" / "mutations").glob("*.yaml")) + sorted((root / "source_notebooks").glob("*/mutations.yaml"))
+
+
+def _case_lines(spec: dict) -> set[str]:
+    """Lines of every case's code (not its expected message, which the checks themselves print)."""
+    lines = set()
+    for function in (spec or {}).get("functions", {}).values():
+        for group in ("correct", "mistakes"):
+            for body in (function.get(group) or {}).values():
+                code = body if isinstance(body, str) else (body or {}).get("code", "")
+                lines.update(line.strip() for line in code.splitlines())
     return lines
 
 
@@ -70,6 +99,10 @@ def course_secrets(root: Path) -> CourseSecrets:
     for path in example_class_files(root):
         planted |= _edit_lines(json.loads(path.read_text()))
     secrets.planted = {line for line in planted if len(line) >= MIN_LINE and line not in public}
+    cases = set()
+    for path in mutation_files(root):
+        cases |= _case_lines(yaml.safe_load(path.read_text()))
+    secrets.mutations = {line for line in cases if len(line) >= MIN_LINE and line not in public} - secrets.lines - secrets.planted
     for path in sorted((root / "solutions").glob("*/*.ipynb")):
         secrets.answer_keys[hashlib.sha256(path.read_bytes()).hexdigest()] = str(path.relative_to(root))
     return secrets
@@ -140,6 +173,8 @@ def scan_file(path: Path, secrets: CourseSecrets) -> list[str]:
                 found.append(f"{label}: solution or hidden-test line {line[:80]!r}")
             elif line in secrets.planted:
                 found.append(f"{label}: a planted edit of the example class {line[:80]!r}")
+            elif line in secrets.mutations:
+                found.append(f"{label}: a case of the mutation suite {line[:80]!r}")
             elif any(marker in line for marker in MARKERS) and label.endswith(".ipynb"):
                 found.append(f"{label}: nbgrader region marker {line[:80]!r}")
     return found
