@@ -310,41 +310,27 @@ def export(
 def validate(notebook: Path = typer.Argument(..., exists=True, dir_okay=False, help="Your completed notebook.")) -> None:
     """Run your notebook top to bottom and report every failing test (exit code 1 if any fails).
 
+    The student kit's `dlcourse-validate` does the same without the course checkout.
+
     Example: dlcourse validate assignments/01_logistic_regression/01_logistic_regression.ipynb
     """
     from nbgrader.validator import Validator
 
     from .pipeline.nbgrader_setup import course_config
     from .pipeline.preprocessors import with_progress
+    from .validate import find_problems, problem_lines, trained_models_lines, verdict
 
     config = course_config(_root())
     config.Validator.preprocessors = with_progress(Validator, "preprocessors")
-    results = Validator(config=config).validate(str(notebook.resolve()))
-    problems = 0
-    for kind, label in (("type_changed", "cell type changed"), ("changed", "a read-only test cell was edited"), ("failed", "test failed")):
-        for item in results.get(kind, []):
-            problems += 1
-            typer.secho(f"✗ {label}:", fg=typer.colors.RED)
-            typer.echo("    " + item["source"].splitlines()[0][:100])
-            if item.get("raw_error"):
-                typer.echo("    " + "\n    ".join(item["raw_error"].strip().splitlines()[-3:]))
-    _say_trained_models(notebook)
+    problems = find_problems(notebook, config)
+    for problem in problems:
+        heading, *rest = problem_lines(problem)
+        typer.secho(heading, fg=typer.colors.RED)
+        typer.echo("\n".join(rest))
+    typer.echo("\n".join(trained_models_lines(notebook)))
     if problems:
-        _fail(f"{problems} problem(s) in {notebook.name}: fix them and validate again.")
-    typer.secho(f"✓ {notebook.name}: every visible test passes. (Hidden tests are run when it is graded.)", fg=typer.colors.GREEN)
-
-
-def _say_trained_models(notebook: Path) -> None:
-    from .training import RECORD_DIR, handed_in_summary
-
-    folder = notebook.resolve().parent / RECORD_DIR
-    lines = handed_in_summary(folder)
-    if not lines:
-        typer.echo(f"No trained models in {folder}: the grader will train your models itself (same points, slower feedback).")
-        return
-    typer.echo(f"Trained models in {folder} (hand them in with the notebook: dlcourse handin {notebook.name}):")
-    for line in lines:
-        typer.echo(f"    {line}")
+        _fail(verdict(notebook, problems))
+    typer.secho(verdict(notebook, problems), fg=typer.colors.GREEN)
 
 
 @app.command()
@@ -354,28 +340,46 @@ def handin(
 ) -> None:
     """Pack your notebook and the models it trained (its trained_models/ folder) into one zip to hand in.
 
+    The student kit's `dlcourse-handin` does the same without the course checkout.
+
     Example: dlcourse handin assignments/04_cnn/04_cnn.ipynb
     """
-    import zipfile
+    from .handin import HandinError, pack, summary
+    from .validate import trained_models_lines
 
-    from .pipeline.handed_in_models import MAX_FILE_BYTES, is_model_file
-    from .training import RECORD_DIR
+    try:
+        target, files = pack(notebook, out)
+    except HandinError as exc:
+        _fail(str(exc))
+    typer.echo("\n".join(trained_models_lines(notebook)))
+    typer.secho(summary(target, notebook, files), fg=typer.colors.GREEN)
 
-    notebook = notebook.resolve()
-    target = (out or notebook.with_suffix(".zip")).resolve()
-    folder = notebook.parent / RECORD_DIR
-    files = sorted(p for p in folder.iterdir() if p.is_file() and is_model_file(p.name)) if folder.is_dir() else []
-    too_large = [p.name for p in files if p.stat().st_size > MAX_FILE_BYTES]
-    if too_large:
-        _fail(f"{', '.join(too_large)}: over the grader's {MAX_FILE_BYTES >> 20} MB cap for one file; is that the course's model?")
-    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
-        bundle.write(notebook, notebook.name)
-        for path in files:
-            bundle.write(path, f"{RECORD_DIR}/{path.name}")
-    _say_trained_models(notebook)
-    typer.secho(
-        f"✓ {target} ({target.stat().st_size / 1e6:.1f} MB): {notebook.name} and {len(files)} file(s) of {RECORD_DIR}/", fg=typer.colors.GREEN
-    )
+
+@app.command()
+def bundle(
+    assignments: list[str] | None = typer.Argument(None, help="Assignment ids (default: all)."),
+    out: Path = typer.Option(Path("build/student_bundle"), "--out", "-o", help="The folder to write (replaced when it holds an earlier bundle)."),
+) -> None:
+    """Write the student bundle: the released notebooks, the student kit as a wheel, and a README saying what to run.
+
+    It takes the notebooks in assignments/ as they are (run `dlcourse release` first), checks them again
+    for leaks, and scans the whole bundle for solution lines, hidden tests, the example class's edits
+    and answer keys before it is left in place.
+
+    Example: dlcourse bundle --out build/student_bundle
+    """
+    from .pipeline.kit_wheel import KitWheelError
+    from .pipeline.student_bundle import BundleError, write_bundle
+
+    root = _root()
+    ids = _select(root, assignments)
+    target = out if out.is_absolute() else root / out
+    try:
+        written = write_bundle(root, target, ids)
+    except (BundleError, KitWheelError) as exc:
+        _fail(str(exc))
+    typer.echo(f"✓ student bundle -> {written.folder}: {len(written.notebooks)} notebook(s), {written.wheel.name}, README.md")
+    typer.echo(f"  What students run: {written.folder / 'README.md'} (no solutions, hidden tests, example class or answer keys)")
 
 
 @app.command()

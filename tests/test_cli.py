@@ -7,7 +7,7 @@ from typer.testing import CliRunner
 
 from autograder.cli import app
 
-COMMANDS = ["data", "release", "solve", "grade", "validate", "handin", "demo", "bench", "bench-grading", "verdicts", "export"]
+COMMANDS = ["data", "release", "solve", "grade", "validate", "handin", "bundle", "demo", "bench", "bench-grading", "verdicts", "export"]
 
 
 def test_the_command_list_above_is_complete():

@@ -19,12 +19,14 @@ import pytest
 from integrity_corpus import HARMLESS
 from nbformat.v4 import new_code_cell
 
+import autograder
 from autograder.pipeline.grade import GradingOptions, grade_batch
 from autograder.pipeline.report import write_reports
 from autograder.pipeline.sandbox import SandboxSettings, bwrap_problem
 
 pytestmark = pytest.mark.kernel
 
+PACKAGE = Path(autograder.__file__).resolve().parent
 needs_bwrap = pytest.mark.skipif(bwrap_problem() is not None, reason=f"bubblewrap cannot run here: {bwrap_problem()}")
 
 
@@ -81,6 +83,9 @@ def batch(tmp_path_factory):
         "grading_out": str(out),
         "gradebook": str(out / "gradebook.db"),
         "git": str(F.ROOT / ".git"),
+        # the package is mounted as the student kit only (autograder/kit.py): not the grader, not the example class
+        "grader": str(PACKAGE / "pipeline" / "grade.py"),
+        "example_class": str(PACKAGE / "examples"),
     }
     cases = {
         "good": F.released(good),
@@ -240,7 +245,7 @@ def test_sandbox_hides_course_files_other_students_and_the_network(batch):
     assert (sub.status, sub.auto_score) == ("graded", 10), sub.message
     line = next(text for text in stdout_of(graded_nb(batch, "hostile")).splitlines() if text.startswith("PROBE "))
     seen = json.loads(line[len("PROBE ") :])
-    for label in ("source_notebooks", "solutions", "other_submission", "submissions", "grading_out", "gradebook", "git"):
+    for label in ("source_notebooks", "solutions", "other_submission", "submissions", "grading_out", "gradebook", "git", "grader", "example_class"):
         assert seen[label] in ("FileNotFoundError", "PermissionError"), (label, seen[label])
     # a write may land in the sandbox's private tmpfs; it must never reach the host
     assert not (batch["root"] / "pwned.txt").exists()

@@ -9,6 +9,7 @@ import grading_fixtures as F
 import nbformat
 from nbformat.v4 import new_code_cell, new_output
 
+import autograder
 from autograder.pipeline import integrity
 from autograder.pipeline.grade import GradingContext, GradingOptions, content_hash
 from autograder.pipeline.intake import Submission
@@ -150,6 +151,9 @@ def test_bwrap_command_allow_lists_mounts_and_hides_the_course(tmp_path, monkeyp
     ro = {cmd[i + 1] for i, part in enumerate(cmd) if part == "--ro-bind"}
     assert str(root / "solutions") not in ro and str(root) not in ro
     assert str(root / "source_notebooks") not in ro  # only an empty folder of that name is created
+    package = Path(autograder.__file__).resolve().parent
+    assert str(package / "checks") in ro and str(package / "runtime.py") in ro  # the student kit, file by file
+    assert not {str(package), str(package / "pipeline"), str(package / "examples"), str(package / "cli.py")} & ro
     assert ["--bind", str(tmp_path / "kernel"), str(tmp_path / "kernel")] == cmd[cmd.index("--bind") : cmd.index("--bind") + 3]
     assert cmd[cmd.index("JPY_PARENT_PID") + 1] == "1"
 

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..course import find_course_root
+from ..course import CourseNotFoundError, find_course_root
 
 
 @dataclass(frozen=True)
@@ -30,11 +30,20 @@ class DatasetSpec:
     used_by: str = ""
 
 
+# The student kit's wheel carries a copy of the manifest here: a student has no course checkout.
+PACKAGED_MANIFEST = Path(__file__).resolve().parent / "manifest.json"
+
+
 def manifest_path(root: Path | None = None) -> Path:
-    """``datasets/manifest.json`` of the course, or of the checkout this package runs from."""
-    path = (root or find_course_root()) / "datasets" / "manifest.json"
+    """``datasets/manifest.json`` of the course, else of the checkout this package runs from, else the kit's packaged copy."""
+    if root is None:
+        try:
+            root = find_course_root()
+        except CourseNotFoundError:
+            root = None
     checkout = Path(__file__).resolve().parents[2] / "datasets" / "manifest.json"
-    return path if path.exists() or not checkout.exists() else checkout
+    candidates = ([root / "datasets" / "manifest.json"] if root is not None else []) + [checkout, PACKAGED_MANIFEST]
+    return next((path for path in candidates if path.exists()), candidates[0])
 
 
 def load_manifest(root: Path | None = None) -> dict[str, DatasetSpec]:

@@ -9,15 +9,14 @@ behind, and so is a folder past the caps; grading then trains, as without it.
 
 from __future__ import annotations
 
-import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..training import DEFAULT_MAX_WEIGHTS_MB, RECORD_DIR
+# The naming rule and the cap of one file are the student kit's: intake accepts exactly what `handin` packs.
+from ..handin import MAX_FILE_BYTES, is_model_file
+from ..training import RECORD_DIR
 
-FILE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}\.(weights\.h5|json)$")
-MAX_FILE_BYTES = DEFAULT_MAX_WEIGHTS_MB * 1024 * 1024
 MAX_FOLDER_BYTES = 256 * 1024 * 1024
 MAX_FILES = 200
 
@@ -28,10 +27,6 @@ class HandedIn:
 
     files: dict[str, bytes] = field(default_factory=dict)
     left_out: list[str] = field(default_factory=list)
-
-
-def is_model_file(name: str) -> bool:
-    return bool(FILE_NAME.match(name))
 
 
 def read_folder(folder: Path | None) -> HandedIn:

@@ -2,9 +2,10 @@
 
 The sandbox is built as an allow-list. Inside it the kernel sees, read-only, the
 system folders (``/usr``, ``/etc``, ...), the Python installation and its
-``site-packages``, the ``autograder`` package and the course's data cache, and,
-writable, only a private work folder (its current directory, ``$HOME``) and a
-private ``/tmp``. It has no network (``--unshare-net``; the kernel's ZMQ sockets
+``site-packages``, the student kit's part of the ``autograder`` package
+(:mod:`autograder.kit`; not the grader's ``pipeline`` nor the example class)
+and the course's data cache, and, writable, only a private work folder (its
+current directory, ``$HOME``) and a private ``/tmp``. It has no network (``--unshare-net``; the kernel's ZMQ sockets
 use the IPC transport, files in the work folder), its own PID namespace (so every
 child dies with it: ``--die-with-parent`` and PID 1 of the namespace), and never
 sees ``source_notebooks/``, ``solutions/``, ``.git``, the submissions, any
@@ -34,9 +35,8 @@ from pathlib import Path
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import Dict as DictTrait
 
-# Seconds of wall clock per cell. Generous: a CNN's training cell, when a submission comes without its
-# weights, takes several times as long beside another kernel as alone. nbgrader_config.py and the CLI use this too.
-CELL_TIMEOUT = 1200
+from ..kit import kit_paths
+from ..validate import CELL_TIMEOUT  # one limit per cell for grading and a student's validate
 
 SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/opt")
 _LIMITS_LAUNCHER = (
@@ -131,6 +131,11 @@ def _package_dir() -> Path:
     return Path(__file__).resolve().parent.parent  # .../autograder
 
 
+def _kit_mounts() -> list[str]:
+    """The student kit's files and folders of the package: never the grader (pipeline, verdicts, the example class)."""
+    return [str(path) for path in kit_paths(_package_dir())]
+
+
 def _python_dirs() -> list[str]:
     """The folders the kernel's Python needs: installation, venv, site-packages (resolved)."""
     candidates = {sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(os.path.realpath(sys.executable))}
@@ -161,7 +166,7 @@ def bwrap_command(kernel_cmd: list[str], workdir: Path, settings: SandboxSetting
         cmd += ["--ro-bind", "/sys", "/sys"]  # GPU drivers look in /sys
     for dev in sorted(glob.glob("/dev/nvidia*")) + sorted(glob.glob("/dev/dri")):
         cmd += ["--dev-bind", dev, dev]
-    shown = _python_dirs() + [str(_package_dir())] + _data_dirs(course_root)
+    shown = _python_dirs() + _kit_mounts() + _data_dirs(course_root)
     for path in dict.fromkeys(shown):
         cmd += ["--ro-bind", path, path]
     if course_root:
