@@ -118,7 +118,7 @@ def markdown(runs: list[NotebookRun], grading_s: dict[str, float]) -> list[str]:
         lines += [
             "",
             "Against the bench's own run of the notebook (nbclient in this process, figures not drawn), a stricter baseline",
-            "than the target's `jupyter nbconvert --execute`, which `benchmarks/grading_overhead.py` times.",
+            "than the target's `jupyter nbconvert --execute`, which `benchmarks/scripts/grading_overhead.py` times.",
             "",
             "| assignment | grading one submission / the bench's run of the notebook (target ≤ 1.15) |",
             "|---|---|",

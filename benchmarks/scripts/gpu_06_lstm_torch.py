@@ -5,7 +5,7 @@ JAX but no TensorFlow, so it ran with ``KERAS_BACKEND=torch``; Keras's torch
 backend calls ``keras.src.backend.torch.rnn._cudnn_lstm`` once per batch when
 the fused kernel is used, and this script counts those calls.
 
-    KERAS_BACKEND=torch python benchmarks/gpu_06_lstm_torch.py --out benchmarks/gpu_06_lstm_h100_torch.json
+    KERAS_BACKEND=torch python benchmarks/scripts/gpu_06_lstm_torch.py --out benchmarks/results/gpu_06_lstm_h100_torch.json
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ Runs on any Keras 3 backend. The lent GPU machines have JAX with CUDA but no
 TensorFlow and no network, so the figures in gpu_probe_h100_jax.json were taken with
 KERAS_BACKEND=jax; on a course machine with `tensorflow[and-cuda]` run it as is.
 
-    KERAS_BACKEND=jax python benchmarks/gpu_probe.py --out benchmarks/gpu_probe.json
+    KERAS_BACKEND=jax python benchmarks/scripts/gpu_probe.py --out benchmarks/results/gpu_probe.json
 """
 
 from __future__ import annotations
@@ -121,7 +121,7 @@ def measure(n_train: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n-train", type=int, default=60000)
-    parser.add_argument("--out", default="benchmarks/gpu_probe.json")
+    parser.add_argument("--out", default="benchmarks/results/gpu_probe.json")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
