@@ -75,7 +75,7 @@ demo: setup
 test: setup lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# Pure logic only (no kernels, no TensorFlow, no real data): under 2 minutes on 2 cores.
+# Pure logic only (no kernels, no TensorFlow, no real data): the quick check while editing.
 test-fast: setup
 	$(BIN)/python -m pytest -m "not slow and not kernel and not tensorflow and not data" $(PYTEST_ARGS)
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import typer
 
+from .bench import RESULTS
 from .course import CourseNotFoundError, find_course_root
 from .pipeline.audit import DEFAULT_AUDIT_FRACTION
 from .pipeline.gradescope import Visibility
@@ -414,7 +415,7 @@ def bench(
     mnist: bool = typer.Option(True, help="Also run the same notebooks on MNIST when it is available."),
     grading: bool = typer.Option(True, help="Also time grading one submission of each assignment."),
     quick: bool = typer.Option(False, help="CI-sized: the first assignment only (unless named), one seed, no MNIST, no grading timing."),
-    out: Path = typer.Option(Path("benchmarks"), "--out", "-o", help="Folder for results.json/.md and the plot."),
+    out: Path = typer.Option(RESULTS, "--out", "-o", help="Folder for results.json/.md and the plot."),
 ) -> None:
     """Run each answer key end to end and record accuracy, training time and wall times against published figures.
 
@@ -480,7 +481,7 @@ def bench_grading(
     submissions: int = typer.Option(16, "--submissions", "-n", help="How many submissions to generate (few leave a core idle at the end)."),
     workers: list[int] = typer.Option([1, 2], "--workers", "-w", help="Worker counts to time (repeat the option)."),
     nbgrader: bool = typer.Option(True, help="Also time plain sequential `nbgrader autograde`."),
-    out: Path = typer.Option(Path("benchmarks"), "--out", "-o", help="Folder for grading_throughput.json/.md."),
+    out: Path = typer.Option(RESULTS, "--out", "-o", help="Folder for grading_throughput.json/.md."),
 ) -> None:
     """Grade one generated batch with 1 and N workers and with plain nbgrader; record submissions per minute.
 
@@ -510,12 +511,12 @@ def bench_grading(
 @app.command()
 def verdicts(
     assignments: list[str] | None = typer.Argument(None, help="Assignment ids (default: all; each folder holds its mutations.yaml)."),
-    out: Path = typer.Option(Path("benchmarks/verdicts.md"), "--out", "-o", help="Where the table goes."),
+    out: Path = typer.Option(RESULTS / "verdicts.md", "--out", "-o", help="Where the table goes."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Print every case, not only the unexpected ones."),
 ) -> None:
     """Run the mutation suite (correct alternatives and planted mistakes) against the test cells; write the table.
 
-    Example: dlcourse verdicts 02_backprop --out benchmarks/verdicts.md
+    Example: dlcourse verdicts 02_backprop --out build/verdicts_02.md
     """
     from datetime import date
 

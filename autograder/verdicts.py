@@ -230,7 +230,7 @@ def run_suite(assignment: str, function: str | None = None, root: Path | None = 
 
 @dataclass
 class Summary:
-    """One row of benchmarks/verdicts.md."""
+    """One row of benchmarks/results/verdicts.md."""
 
     assignment: str
     functions: int
@@ -254,7 +254,7 @@ def summarize(assignment: str, results: list[CaseResult]) -> Summary:
 
 
 def markdown(summaries: list[Summary], machine: dict) -> str:
-    """The table of benchmarks/verdicts.md."""
+    """The table of benchmarks/results/verdicts.md."""
     lines = [
         "# Verdicts of the test cells on the mutation suite",
         "",

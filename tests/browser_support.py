@@ -24,6 +24,9 @@ import pytest
 
 WAIT = float(os.environ.get("DLCOURSE_BROWSER_WAIT", "240"))  # seconds: generous, CI has 2 slow cores
 ARTIFACTS = Path(__file__).resolve().parent.parent / "build" / "browser-artifacts"
+# The README's screenshots (docs/screenshots/) are README-sized copies of some steps' screenshots. They are
+# written there only when asked (DLCOURSE_SCREENSHOTS=docs/screenshots), so `make test` leaves the checkout clean.
+DOCS_SCREENSHOTS = os.environ.get("DLCOURSE_SCREENSHOTS")
 
 CHROMIUM_CANDIDATES = ("chromium", "google-chrome", "chromium-browser")
 DRIVER_CANDIDATES = ("chromedriver",)
@@ -153,14 +156,22 @@ def wait(browser, condition, timeout: float = WAIT, message: str = ""):
     return WebDriverWait(browser, timeout, poll_frequency=0.25).until(condition, message)
 
 
-def shot(browser, folder: Path, name: str, element=None) -> Path:
-    """A PNG of the page (or of one element) in ``folder``."""
+def shot(browser, folder: Path, name: str, element=None, docs_name: str | None = None) -> Path:
+    """A PNG of the page (or of one element) in ``folder``.
+
+    With ``docs_name``, also a README-sized copy: ``folder/readme_<docs_name>.png``, or
+    ``$DLCOURSE_SCREENSHOTS/<docs_name>.png`` when that is set (the README shows ``docs/screenshots/``).
+    """
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.png"
     if element is not None:
         element.screenshot(str(path))
     else:
         browser.save_screenshot(str(path))
+    if docs_name:
+        target = Path(DOCS_SCREENSHOTS) / f"{docs_name}.png" if DOCS_SCREENSHOTS else folder / f"readme_{docs_name}.png"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        small_copy(path, target)
     return path
 
 

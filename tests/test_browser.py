@@ -2,7 +2,8 @@
 
 Both start ``jupyter lab`` from this environment (loopback port, random token)
 and drive Debian's ``chromium`` through ``chromium-driver`` with Selenium.
-Screenshots of every step go to ``build/browser-artifacts/<test>/`` (printed).
+Screenshots of every step go to ``build/browser-artifacts/<test>/`` (printed). The README's screenshots
+are README-sized copies of some of them: ``DLCOURSE_SCREENSHOTS=docs/screenshots`` writes them there.
 Without Chromium these tests skip, except in CI (``CI=true``), where they fail.
 """
 
@@ -17,7 +18,9 @@ from pathlib import Path
 import nbformat
 import pytest
 import yaml
-from browser_support import ARTIFACTS, NotebookPage, browser_binaries, chromium_driver, jupyter_lab, shot, small_copy, wait
+from browser_support import ARTIFACTS, NotebookPage, browser_binaries, chromium_driver, jupyter_lab, shot, wait
+
+from autograder.registry import get_assignment
 
 pytestmark = [pytest.mark.slow, pytest.mark.kernel, pytest.mark.browser]
 
@@ -54,7 +57,7 @@ def _answer(root: Path, grade_id: str) -> str:
 
 def _mistake(root: Path, function: str, case: str) -> tuple[str, str]:
     """A planted mistake from the mutation suite: its code and the fragment its failure message must contain."""
-    spec = yaml.safe_load((root / "tests" / "mutations" / f"{AID}.yaml").read_text())
+    spec = yaml.safe_load(get_assignment(AID, root).mutations.read_text())
     mistake = spec["functions"][function]["mistakes"][case]
     return mistake["code"], mistake["message"]
 
@@ -95,7 +98,7 @@ def test_student_answers_runs_tests_and_validates_in_jupyterlab(root, tmp_path, 
 
     with jupyter_lab(course, tmp_path / "home", artifacts / "jupyterlab.log") as (base, token):
         page = _open_notebook(browser, base, token, f"assignments/{AID}/{AID}.ipynb", len(release.cells))
-        shot(browser, artifacts, "1_notebook")
+        shot(browser, artifacts, "1_notebook", docs_name="jupyterlab_student_notebook")
 
         page.run(ids["setup"])
         assert not page.errors(ids["setup"]), page.errors(ids["setup"])
@@ -105,7 +108,7 @@ def test_student_answers_runs_tests_and_validates_in_jupyterlab(root, tmp_path, 
         page.run(ids["sigmoid"])
         page.run(ids["test_sigmoid"])
         page.show(ids["test_sigmoid"], "end")
-        shot(browser, artifacts, "2_test_passes")
+        shot(browser, artifacts, "2_test_passes", docs_name="jupyterlab_student_test_passes")
         assert not page.errors(ids["test_sigmoid"]), f"the answer key's sigmoid failed in JupyterLab:\n{page.errors(ids['test_sigmoid'])}"
         assert "✓ sigmoid at -1000 and 1000" in page.output(ids["test_sigmoid"])
 
@@ -113,7 +116,7 @@ def test_student_answers_runs_tests_and_validates_in_jupyterlab(root, tmp_path, 
         page.run(ids["sigmoid"])
         page.run(ids["test_sigmoid"])
         page.show(ids["test_sigmoid"], "end")
-        shot(browser, artifacts, "3_test_fails")
+        shot(browser, artifacts, "3_test_fails", docs_name="jupyterlab_student_test_fails")
         message = page.errors(ids["test_sigmoid"])
         assert diagnosis in message, f"the overflowing sigmoid's test output lacks {diagnosis!r}:\n{message}"
 
@@ -126,7 +129,7 @@ def test_student_answers_runs_tests_and_validates_in_jupyterlab(root, tmp_path, 
         assert "nbgrader-ErrorDialog" in dialog.get_attribute("class"), "Validate passed a notebook with failing cells"
         wait(browser, lambda _: dialog.text.strip(), message="the verdict dialog stayed empty")
         verdict = dialog.text
-        shot(browser, artifacts, "4_validate_verdict")
+        shot(browser, artifacts, "4_validate_verdict", docs_name="jupyterlab_validate_verdict")
         (artifacts / "validate_verdict.txt").write_text(verdict)
         assert "The following cell failed" in verdict, f"Validate did not report the failing cells:\n{verdict[:2000]}"
         assert diagnosis in verdict, f"Validate's verdict does not show the sigmoid's overflow:\n{verdict[:2000]}"
@@ -209,7 +212,7 @@ def test_instructor_grades_a_written_answer_in_the_formgrader(root, tmp_path, br
         names = wait(browser, EC.visibility_of_all_elements_located((By.CSS_SELECTOR, "a.name-shown")), message="no student names")
         assert [a.text for a in names] == ["alice"], [a.text for a in names]
         browser.switch_to.default_content()
-        shot(browser, artifacts, "1_formgrader_submissions")
+        shot(browser, artifacts, "1_formgrader_submissions", docs_name="formgrader_submissions")
         browser.switch_to.frame(browser.find_element(By.CSS_SELECTOR, "iframe"))
         names[0].click()
 
@@ -227,7 +230,7 @@ def test_instructor_grades_a_written_answer_in_the_formgrader(root, tmp_path, br
         browser.execute_script("document.activeElement.blur(); arguments[0].scrollIntoView({block: 'center'});", cell)
         time.sleep(0.5)
         browser.switch_to.default_content()
-        shot(browser, artifacts, "2_manual_grade")
+        shot(browser, artifacts, "2_manual_grade", docs_name="formgrader_manual_grade")
 
     # the next report: `dlcourse grade` again (nothing changed, nothing is regraded) re-reads the gradebook
     _dlcourse(root, "grade", str(tmp_path / "submissions"), "--out", str(grading), "--workers", "1", cwd=tmp_path)
@@ -255,4 +258,4 @@ def test_the_class_pages_open_in_a_browser(root, tmp_path, browser, artifacts):
         images = browser.find_elements(By.TAG_NAME, "img")
         assert all(browser.execute_script("return arguments[0].naturalWidth", img) > 0 for img in images), f"{page.name}: a chart did not load"
         browser.set_window_size(1280, max(900, min(2400, browser.execute_script("return document.body.scrollHeight"))))
-        small_copy(shot(browser, artifacts, page.stem), artifacts / f"readme_{page.stem}.png")
+        shot(browser, artifacts, page.stem, docs_name=f"class_{page.stem}_page")

@@ -247,7 +247,7 @@ def test_identical_weight_files_make_a_pair(tmp_path):
 def test_the_recorded_calibration_is_for_the_shipped_rule(root):
     import json
 
-    recorded = json.loads((root / "benchmarks" / "similarity_calibration.json").read_text())
+    recorded = json.loads((root / "benchmarks" / "results" / "similarity_calibration.json").read_text())
     assert recorded["rule"] == {
         "k": S.K,
         "window": S.WINDOW,

@@ -1,4 +1,4 @@
-"""The class-scale grading projection (benchmarks/grading_projection.md) from measured times."""
+"""The class-scale grading projection (benchmarks/results/grading_projection.md) from measured times."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from autograder.bench import RESULTS
 from autograder.bench.projection import audited_count, project, project_with_weights, render, saving, write_projection
 
 
@@ -25,13 +26,14 @@ def test_core_hours_and_wall_time_follow_the_stated_model():
 
 
 def test_the_committed_projection_is_current(root, tmp_path):
+    results = root / RESULTS
     for name in ("results.json", "grading_throughput.json", "grading_baseline.json", "grading_with_weights.json"):
-        if (root / "benchmarks" / name).exists():
-            (tmp_path / name).write_text((root / "benchmarks" / name).read_text())
+        if (results / name).exists():
+            (tmp_path / name).write_text((results / name).read_text())
     fresh = write_projection(tmp_path).read_text()
-    assert fresh == (root / "benchmarks" / "grading_projection.md").read_text(), "run `python -m autograder.bench.projection`"
+    assert fresh == (results / "grading_projection.md").read_text(), "run `python -m autograder.bench.projection`"
     payload = json.loads((tmp_path / "grading_projection.json").read_text())
-    assert {r["assignment"] for r in payload["rows"]} == set(json.loads((root / "benchmarks" / "results.json").read_text())["grading_s"])
+    assert {r["assignment"] for r in payload["rows"]} == set(json.loads((results / "results.json").read_text())["grading_s"])
 
 
 def test_render_lists_every_assignment_and_a_total():

@@ -1,6 +1,6 @@
 """What grading a whole class costs: a projection from measured per-notebook grading times.
 
-Inputs are measurements already in ``benchmarks/``: ``results.json`` holds the seconds one
+Inputs are measurements already in ``benchmarks/results/``: ``results.json`` holds the seconds one
 submission (the answer key: every cell runs, every model trains) takes to grade on the benchmark
 machine, and ``grading_throughput.json`` how much two workers on that machine's two cores gain over
 one. Nothing here is measured again; the model that turns them into class-scale figures is small and
@@ -21,7 +21,7 @@ them beside today's, scaled to today's machine by the yardstick (the LeNet-5 epo
 states the core-hours the speed-up saves.
 
 Run ``python -m autograder.bench.projection`` (``dlcourse bench`` and ``dlcourse bench-grading``
-write the inputs) to refresh ``benchmarks/grading_projection.{json,md}``.
+write the inputs) to refresh ``benchmarks/results/grading_projection.{json,md}``.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from pathlib import Path
 
 from ..pipeline.audit import DEFAULT_AUDIT_FRACTION
 from ..registry import get_assignment
+from . import RESULTS
 
 CLUSTERS = ((1, 2), (1, 16), (4, 16), (16, 16))  # (machines, cores per machine)
 
@@ -128,7 +129,7 @@ def render_with_weights(rows: list[WeightsProjection], *, machine: dict, fractio
         "",
         f"## With the students' weights: audit fraction {fraction:g}",
         "",
-        f"From `benchmarks/grading_with_weights.json` ({machine.get('cpu', '?')}, {machine.get('cores', '?')} cores, "
+        f"From `benchmarks/results/grading_with_weights.json` ({machine.get('cpu', '?')}, {machine.get('cores', '?')} cores, "
         f"{machine.get('date', '?')}): each submission is graded from its handed-in weights, and "
         f"`ceil({fraction:g} x {students})` of each assignment's submissions are trained again to audit them "
         "(at `dlcourse grade`'s default). A grading that restores keeps one core busy, so two run side by side on the "
@@ -161,8 +162,8 @@ def render(rows: list[ClassProjection], *, machine: dict, pair_speedup: float, s
     lines = [
         f"# Grading a class of {students}: a projection",
         "",
-        f"From `benchmarks/results.json` (seconds to grade one answer key; {machine.get('cpu', '?')}, "
-        f"{machine.get('cores', '?')} cores, {machine.get('date', '?')}) and `benchmarks/grading_throughput.json` "
+        f"From `benchmarks/results/results.json` (seconds to grade one answer key; {machine.get('cpu', '?')}, "
+        f"{machine.get('cores', '?')} cores, {machine.get('date', '?')}) and `benchmarks/results/grading_throughput.json` "
         f"(two workers on that machine: {pair_speedup:.2f}x one worker). The model and its assumptions are in "
         "`autograder/bench/projection.py`; a Dask cluster's machines are counted like the local one's cores.",
         "",
@@ -192,7 +193,7 @@ def render(rows: list[ClassProjection], *, machine: dict, pair_speedup: float, s
         total_before = sum(before.before_core_hours[r.assignment] for r in rows)
         lines += [
             "",
-            f"¹ The grading times of {before.baseline_date} (`benchmarks/grading_baseline.json`, before the answer "
+            f"¹ The grading times of {before.baseline_date} (`benchmarks/results/grading_baseline.json`, before the answer "
             f"keys were made faster) scaled by today's yardstick: this machine ran 04's LeNet-5 epoch {before.time_scale:.2f}x as "
             f"long as that day's. The speed-up {'saves' if saved >= 0 else 'costs'} {abs(saved):.1f} core-hours for the "
             f"class ({abs(saved) / total_before:.0%} of {total_before:.1f}).",
@@ -200,22 +201,22 @@ def render(rows: list[ClassProjection], *, machine: dict, pair_speedup: float, s
     return "\n".join(lines) + "\n"
 
 
-def write_projection(benchmarks: Path, students: int = 300, audit_fraction: float = DEFAULT_AUDIT_FRACTION) -> Path:
-    results = json.loads((benchmarks / "results.json").read_text())
-    throughput = json.loads((benchmarks / "grading_throughput.json").read_text())
+def write_projection(results_dir: Path, students: int = 300, audit_fraction: float = DEFAULT_AUDIT_FRACTION) -> Path:
+    results = json.loads((results_dir / "results.json").read_text())
+    throughput = json.loads((results_dir / "grading_throughput.json").read_text())
     runs = {r["workers"]: r["seconds"] for r in throughput["runs"] if r["mode"].startswith("dlcourse")}
     pair_speedup = runs[1] / runs[2]
     machine = results["machine"]
     rows = project(results["grading_s"], bench_cores=machine["cores"], pair_speedup=pair_speedup, students=students)
     before = None
-    if (benchmarks / "grading_baseline.json").exists() and "yardstick_s" in results:
-        baseline = json.loads((benchmarks / "grading_baseline.json").read_text())
+    if (results_dir / "grading_baseline.json").exists() and "yardstick_s" in results:
+        baseline = json.loads((results_dir / "grading_baseline.json").read_text())
         before = saving(baseline, yardstick_s=results["yardstick_s"], bench_cores=machine["cores"], pair_speedup=pair_speedup, students=students)
     payload = {"machine": machine, "students": students, "pair_speedup": round(pair_speedup, 3), "rows": [asdict(r) for r in rows]}
     if before:
         payload["before"] = asdict(before) | {"saved_core_hours": round(before.saved(rows), 2)}
     text = render(rows, machine=machine, pair_speedup=pair_speedup, students=students, before=before)
-    weights_file = benchmarks / "grading_with_weights.json"
+    weights_file = results_dir / "grading_with_weights.json"
     if weights_file.exists():
         weights = json.loads(weights_file.read_text())
         measured = {r["assignment"]: r for r in weights["rows"]}
@@ -232,11 +233,11 @@ def write_projection(benchmarks: Path, students: int = 300, audit_fraction: floa
             students=students,
             today_core_hours=sum(r.core_hours for r in retrained),
         )
-    (benchmarks / "grading_projection.json").write_text(json.dumps(payload, indent=1) + "\n")
-    out = benchmarks / "grading_projection.md"
+    (results_dir / "grading_projection.json").write_text(json.dumps(payload, indent=1) + "\n")
+    out = results_dir / "grading_projection.md"
     out.write_text(text)
     return out
 
 
 if __name__ == "__main__":
-    print(write_projection(Path(__file__).resolve().parents[2] / "benchmarks").read_text())
+    print(write_projection(Path(__file__).resolve().parents[2] / RESULTS).read_text())

@@ -2,8 +2,8 @@
 
 This machine's speed drifts from day to day, so every time target is scaled by the day's
 *yardstick*: the median epoch time of assignment 04's LeNet-5 in the same run, a fixed
-workload (its model, batch size and data do not change), against its 4.95 s in the run the
-targets were set from. Accuracy targets are the median over seeds on Fashion-MNIST's full
+workload (its model, batch size and data do not change), against :data:`YARDSTICK_REFERENCE_S`, its
+epoch in the run the targets were set from. Accuracy targets are the median over seeds on Fashion-MNIST's full
 test set; time targets are the median training-cell (or notebook) wall time, scaled.
 """
 
@@ -17,7 +17,7 @@ from .runner import NotebookRun
 
 YARDSTICK_ASSIGNMENT = "04_cnn"
 YARDSTICK_MODEL = "LeNet-5"  # a fragment of the check_accuracy name whose epoch time is the yardstick
-YARDSTICK_REFERENCE_S = 4.95  # LeNet-5's epoch time (s) in the bench run the targets were set from
+YARDSTICK_REFERENCE_S = 4.95  # LeNet-5's epoch (s) in the bench run the targets were set from: benchmarks/results/grading_baseline.md
 NOTEBOOK_LIMIT_S = 150.0  # every answer key end to end
 ALL_NOTEBOOKS_LIMIT_S = 600.0  # every answer key, one after the other
 
@@ -56,7 +56,7 @@ def yardstick(runs: list[NotebookRun]) -> float | None:
 
 
 def judge(runs: list[NotebookRun], root=None) -> tuple[float | None, list[Verdict]]:
-    """(the time scale of this run, one verdict per target); the scale is yardstick / 4.95 s (1.0 without 04)."""
+    """(the time scale of this run, one verdict per target); the scale is yardstick / YARDSTICK_REFERENCE_S (1.0 without 04)."""
     stick = yardstick(runs)
     scale = stick / YARDSTICK_REFERENCE_S if stick else None
     factor = scale or 1.0
@@ -118,7 +118,7 @@ def markdown(runs: list[NotebookRun], grading_s: dict[str, float]) -> list[str]:
         lines += [
             "",
             "Against the bench's own run of the notebook (nbclient in this process, figures not drawn), a stricter baseline",
-            "than the target's `jupyter nbconvert --execute`, which `benchmarks/grading_overhead.py` times.",
+            "than the target's `jupyter nbconvert --execute`, which `benchmarks/scripts/grading_overhead.py` times.",
             "",
             "| assignment | grading one submission / the bench's run of the notebook (target ≤ 1.15) |",
             "|---|---|",

@@ -25,7 +25,7 @@ from .model import Status
 PLAN_FILE = "audit.json"
 # One submission in twenty trained again: a student who hands in weights their code did not produce
 # is caught with that chance per assignment, six times a semester (1 - 0.95**6 = 26 %), at a cost of
-# one full grading per twenty (benchmarks/grading_projection.md); instructors name the ones they doubt.
+# one full grading per twenty (benchmarks/results/grading_projection.md); instructors name the ones they doubt.
 DEFAULT_AUDIT_FRACTION = 0.05
 
 

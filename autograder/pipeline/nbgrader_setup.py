@@ -72,7 +72,7 @@ def read_alembic_head_in_process() -> None:
     nbgrader learns this constant by starting an ``alembic heads`` process each
     time it creates a gradebook, twice per grading run (the class gradebook and
     the workers' template): seconds of start-up that a batch of one pays in full
-    (``benchmarks/grading_overhead.md`` has the measurement).
+    (``benchmarks/results/grading_overhead.md`` has the measurement).
     """
     import nbgrader.api
 

@@ -12,7 +12,7 @@ fingerprints of a submission form a set, so reordering functions moves nothing.
 
 A pair's score is the Jaccard index of its fingerprint sets, after dropping fingerprints that more
 than half of a class of at least :data:`COMMON_MIN_CLASS` share (code everyone writes alike says
-nothing about two of them). The threshold is calibrated by ``benchmarks/similarity_calibration.py``.
+nothing about two of them). The threshold is calibrated by ``benchmarks/scripts/similarity_calibration.py``.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from itertools import combinations, groupby
 
 K = 8  # tokens in a k-gram
 WINDOW = 4  # k-grams in a winnowing window
-THRESHOLD = 0.5  # a pair at or above this Jaccard index is listed (see benchmarks/similarity_calibration.md)
+THRESHOLD = 0.5  # a pair at or above this Jaccard index is listed (see benchmarks/results/similarity_calibration.md)
 MIN_SHARED = 4  # and only when it shares at least this many fingerprints: two near-empty notebooks are not alike
 COMMON_MIN_CLASS = 10
 COMMON_SHARE = 0.5

@@ -148,7 +148,7 @@ def write_html(pairs: Sequence[SimilarPair], compared: dict[str, int], weights: 
         "identifiers, literals, comments, docstrings and layout do not matter, and neither does the order of functions. "
         f"A pair is listed when its score (the Jaccard index of its winnowed fingerprints) is at least {THRESHOLD} "
         f"and it shares at least {MIN_SHARED} fingerprints; code that more than half of a class of ten or more wrote alike is ignored. "
-        "See <code>benchmarks/similarity_calibration.md</code> for how often this lists disguised copies and honest answers.</p></div>",
+        "See <code>benchmarks/results/similarity_calibration.md</code> for how often this lists disguised copies and honest answers.</p></div>",
         "<p>Submissions compared: " + ", ".join(f"{esc(a)}: {n}" for a, n in compared.items()) + ".</p>",
     ]
     body.append(f"<h2>Code ({len(pairs)} pair{'s' if len(pairs) != 1 else ''})</h2>")

@@ -23,10 +23,10 @@ class AuditVerdict(StrEnum):
 
 @dataclass(frozen=True)
 class AuditTolerance:
-    """How far the submitted weights' metrics may sit from the retrained ones' (measured: benchmarks/ audit tolerance)."""
+    """How far the submitted weights' metrics may sit from the retrained ones' (measured: benchmarks/results/audit_tolerance.md)."""
 
-    # Two honest trainings on other seeds (how a change of machine looks) differed by up to 0.008 in
-    # accuracy and 29 % in loss (06's adding problem, whose MSE is near 0): benchmarks/audit_tolerance.md.
+    # Wide of how far two honest trainings on other seeds (how a change of machine looks) land apart;
+    # the largest spread, 06's adding problem in loss (its MSE is near 0), is in benchmarks/results/audit_tolerance.md.
     accuracy: float = 0.03  # absolute, on the audit examples
     loss: float = 1.0  # the submitted loss within a factor 1 + loss of the retrained one, either way
 

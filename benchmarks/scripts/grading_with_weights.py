@@ -11,8 +11,8 @@ The peak resident memory is the largest peak (``VmHWM``) of any process the grad
 starts, read from ``/proc`` five times a second: the grading kernel, with TensorFlow loaded, is the
 largest. Each grading with weights runs in a process of its own so the figure is that run's.
 
-    python benchmarks/grading_with_weights.py                     # every assignment that trains a graded model
-    python benchmarks/grading_with_weights.py 04_cnn --repeats 3 --merge
+    python benchmarks/scripts/grading_with_weights.py                     # every assignment that trains a graded model
+    python benchmarks/scripts/grading_with_weights.py 04_cnn --repeats 3 --merge
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ import time
 from datetime import date
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-OUT = ROOT / "benchmarks" / "grading_with_weights"
+ROOT = Path(__file__).resolve().parents[2]
+OUT = ROOT / "benchmarks" / "results" / "grading_with_weights"
 TARGET_S = 30.0  # for 04 and 05
 
 

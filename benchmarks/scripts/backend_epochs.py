@@ -7,8 +7,8 @@ for a first epoch (compilation included) and steady-state epochs (the median is
 reported). Each backend runs in a process of its own, one after the other, so the CPU is
 shared with nothing else of this script's.
 
-    python benchmarks/backend_epochs.py                  # all backends, writes benchmarks/backend_epochs.{json,md}
-    python benchmarks/backend_epochs.py --backend jax    # one backend, prints its JSON row
+    python benchmarks/scripts/backend_epochs.py                  # all backends, writes benchmarks/results/backend_epochs.{json,md}
+    python benchmarks/scripts/backend_epochs.py --backend jax    # one backend, prints its JSON row
 
 Two TensorFlow levers are timed too, on 04's small CNN (the course's costliest epoch): the
 notebooks' deterministic ops (``tf.config.experimental.enable_op_determinism``, which
@@ -29,7 +29,7 @@ import time
 from datetime import date
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 BACKENDS = ("tensorflow", "jax", "torch")
 # (notebook, grade id of the builder's cell, builder, grade id of the cell that trains it)
 MODELS = [
@@ -124,7 +124,7 @@ def markdown(results: list[dict], machine: str, levers: dict[str, dict] | None =
         "# One epoch of the course's CNNs on each Keras backend (CPU)",
         "",
         f"{machine} · {date.today().isoformat()} · all 60,000 Fashion-MNIST training images, Adam, the notebook's batch size;",
-        "steady state = median of the epochs after the first (`python benchmarks/backend_epochs.py`).",
+        "steady state = median of the epochs after the first (`python benchmarks/scripts/backend_epochs.py`).",
         "",
         "| model | parameters | batch | " + " | ".join(f"{r['backend']} {r['version']} first / steady (s)" for r in results) + " |",
         "|---|---|---|" + "---|" * len(results),
@@ -157,7 +157,7 @@ def main() -> None:
     parser.add_argument("--backend", choices=BACKENDS, help="run one backend in this process and print its JSON")
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--lever", choices=sorted(LEVERS), help="with --backend tensorflow: time 04's small CNN with this lever")
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     parser.add_argument("--levers-only", action="store_true", help="keep the backend rows of the existing JSON; time the levers again")
     args = parser.parse_args()
     if args.backend:

@@ -6,10 +6,10 @@ correct alternative, at random), one student in ten a disguised copy of the prev
 results plant the checks' diagnoses on 30 % of the test cells. ``write_reports``
 runs alternately without and with the class pages (``--repeats`` times each, medians), on a fresh
 gradebook each time. The pages' cost is then compared with grading that class, from the
-per-submission cost in ``benchmarks/grading_overhead.json`` (one worker): the target is at most 5 %.
+per-submission cost in ``benchmarks/results/grading_overhead.json`` (one worker): the target is at most 5 %.
 
-    python benchmarks/class_pages_overhead.py                 # 02_backprop, 5 repeats
-    python benchmarks/class_pages_overhead.py 01_logistic_regression --repeats 3
+    python benchmarks/scripts/class_pages_overhead.py                 # 02_backprop, 5 repeats
+    python benchmarks/scripts/class_pages_overhead.py 01_logistic_regression --repeats 3
 """
 
 from __future__ import annotations
@@ -25,9 +25,9 @@ import time
 from datetime import date
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from similarity_calibration import machine  # noqa: E402
 
@@ -108,7 +108,7 @@ def main() -> None:
         with_pages.append(timed(subs, True))
     base, full = statistics.median(without), statistics.median(with_pages)
     added = full - base
-    grading = json.loads((ROOT / "benchmarks" / "grading_overhead.json").read_text())
+    grading = json.loads((ROOT / "benchmarks" / "results" / "grading_overhead.json").read_text())
     row = next(r for r in grading["rows"] if r["assignment"] == args.assignment)
     per_submission = statistics.median(row.get("further_s") or row["grading_s"])  # a further submission in a batch, else a batch of one
     class_s = per_submission * STUDENTS
@@ -123,12 +123,12 @@ def main() -> None:
         "write_reports_with_pages_s": round(full, 3),
         "pages_added_s": round(added, 3),
         "grading_the_class_s": round(class_s, 1),
-        "grading_source": f"benchmarks/grading_overhead.json: {per_submission:.1f} s per submission x {STUDENTS}, one worker",
+        "grading_source": f"benchmarks/results/grading_overhead.json: {per_submission:.1f} s per submission x {STUDENTS}, one worker",
         "added_share_of_grading": round(added / class_s, 4),
         "target": TARGET,
         "met": added / class_s <= TARGET,
     }
-    out = ROOT / "benchmarks" / "class_pages_overhead"
+    out = ROOT / "benchmarks" / "results" / "class_pages_overhead"
     out.with_suffix(".json").write_text(json.dumps(result, indent=1) + "\n")
     out.with_suffix(".md").write_text(markdown(result))
     print(markdown(result))
@@ -139,7 +139,7 @@ def markdown(r: dict) -> str:
         [
             "# What the class pages add to grading a class",
             "",
-            f"{r['machine']} · {r['date']} · `python benchmarks/class_pages_overhead.py {r['assignment']} --repeats {r['repeats']}`",
+            f"{r['machine']} · {r['date']} · `python benchmarks/scripts/class_pages_overhead.py {r['assignment']} --repeats {r['repeats']}`",
             "",
             f"A synthetic class of {r['students']} {r['assignment']} notebooks (per function a random honest version from the mutation suite, "
             f"one student in ten a disguised copy of the previous one, a diagnosis planted on 30 % of the test cells); `write_reports` "

@@ -4,7 +4,10 @@ Runs on any Keras 3 backend. The lent GPU machines have JAX with CUDA but no
 TensorFlow and no network, so the figures in gpu_probe_h100_jax.json were taken with
 KERAS_BACKEND=jax; on a course machine with `tensorflow[and-cuda]` run it as is.
 
-    KERAS_BACKEND=jax python benchmarks/gpu_probe.py --out benchmarks/gpu_probe.json
+    KERAS_BACKEND=jax python benchmarks/scripts/gpu_probe.py --out benchmarks/results/gpu_probe.json
+    python benchmarks/scripts/gpu_probe.py --render benchmarks/results/gpu_probe_h100_jax.json   # the .md again
+
+Writes the JSON and, beside it, a Markdown table of the steady-state epochs.
 """
 
 from __future__ import annotations
@@ -16,12 +19,14 @@ import platform
 import subprocess
 import sys
 import time
+from datetime import date
+from pathlib import Path
 
 import numpy as np
 
 
 def fashion_rows(n_train: int):
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
     from autograder.data import load_fashion_mnist
 
     (x_train, y_train), (x_test, y_test) = load_fashion_mnist(download=False)
@@ -118,12 +123,51 @@ def measure(n_train: int) -> dict:
     return results
 
 
+EXPERIMENTS = {
+    "lstm_fused_eligible": "LSTM(128), cuDNN-eligible (defaults)",
+    "lstm_recurrent_dropout": "LSTM(128), recurrent_dropout=0.1 (generic kernel)",
+    "cnn": "small CNN (2 conv + 2 dense)",
+    "lstm_mixed_float16": "LSTM(128), mixed_float16",
+    "cnn_mixed_float16": "small CNN, mixed_float16",
+}
+
+
+def render(report: dict) -> str:
+    """The Markdown beside the JSON: steady-state epoch per experiment, accelerator against this machine's CPU."""
+    machine, runs = report["machine"], report["runs"]
+    accelerator, cpu = runs.get("accelerator", {}), runs.get("cpu", {})
+
+    def cell(run: dict, key: str) -> str:
+        result = run.get(key, {})
+        return result["error"] if "error" in result else f"{result.get('steady_epoch_s', '?')} s"
+
+    lines = [
+        "# Epoch times of the course's models on a GPU and on its machine's CPU",
+        "",
+        f"{machine['gpu']}, {machine['cores']} CPU cores · {machine.get('date', '?')} · Keras {accelerator.get('keras', '?')} "
+        f"on the {accelerator.get('backend', '?')} backend · `python benchmarks/scripts/gpu_probe.py`",
+        "",
+        f"{accelerator.get('n_train', '?')} Fashion-MNIST images, batch 256; steady state = the epochs after the first. "
+        f"cuDNN LSTM kernel used: {accelerator.get('cudnn_lstm', '?')} on the GPU, {cpu.get('cudnn_lstm', '?')} on the CPU.",
+        "",
+        "| model | GPU epoch | CPU epoch (same machine) |",
+        "|---|---|---|",
+    ]
+    lines += [f"| {label} | {cell(accelerator, key)} | {cell(cpu, key)} |" for key, label in EXPERIMENTS.items()]
+    return "\n".join(lines) + "\n"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n-train", type=int, default=60000)
-    parser.add_argument("--out", default="benchmarks/gpu_probe.json")
+    parser.add_argument("--out", default="benchmarks/results/gpu_probe.json")
+    parser.add_argument("--render", metavar="JSON", help="Only write the Markdown beside an existing result.")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.render:
+        path = Path(args.render)
+        path.with_suffix(".md").write_text(render(json.loads(path.read_text())))
+        return
     if args.child:
         print(json.dumps(measure(args.n_train)))
         return
@@ -143,9 +187,11 @@ def main() -> None:
         ).stdout.strip()
     except FileNotFoundError:
         gpu = ""
-    report = {"machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(), "gpu": gpu or "none"}, "runs": runs}
-    with open(args.out, "w") as handle:
-        json.dump(report, handle, indent=1)
+    machine = {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(), "gpu": gpu or "none", "date": date.today().isoformat()}
+    report = {"machine": machine, "runs": runs}
+    out = Path(args.out)
+    out.write_text(json.dumps(report, indent=1))
+    out.with_suffix(".md").write_text(render(report))
 
 
 if __name__ == "__main__":

@@ -1,15 +1,15 @@
-"""Training recipes for the answer keys of 01 (softmax regression), 03 (final MLP) and 06 (row-by-row LSTM) (issue 13).
+"""Training recipes for the answer keys of 01 (softmax regression), 03 (final MLP) and 06 (row-by-row LSTM).
 
 Each recipe trains the notebook's model on Fashion-MNIST with the notebook's data preparation and
 split, and records test accuracy on all 10,000 test images and the training wall time, per seed
 (seeded as the notebooks seed themselves: ``setup_notebook``, deterministic ops). The models are
 the ones the notebooks teach; only the optimizer, schedule and epochs vary.
 
-    python benchmarks/answer_key_levers.py                      # lists the recipe names
-    python benchmarks/answer_key_levers.py NAME [NAME ...] [--seeds 0,1,2]
+    python benchmarks/scripts/answer_key_levers.py                      # lists the recipe names
+    python benchmarks/scripts/answer_key_levers.py NAME [NAME ...] [--seeds 0,1,2]
 
-Results are merged into benchmarks/answer_key_levers.json (each run keeps its date) and rendered to
-benchmarks/answer_key_levers.md. 04's and 05's CNNs are in cnn_recipes.py.
+Results are merged into benchmarks/results/answer_key_levers.json (each run keeps its date) and rendered to
+benchmarks/results/answer_key_levers.md. 04's and 05's CNNs are in cnn_recipes.py.
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
-RESULTS = ROOT / "benchmarks" / "answer_key_levers.json"
+RESULTS = ROOT / "benchmarks" / "results" / "answer_key_levers.json"
 
 
 @dataclass(frozen=True)
@@ -132,9 +132,9 @@ def run(recipe: Recipe, seed: int) -> dict:
 
 def render(results: dict) -> str:
     lines = [
-        "# Answer-key recipes for 01, 03 and 06 (issue 13)",
+        "# Answer-key recipes for 01, 03 and 06",
         "",
-        "Written by `benchmarks/answer_key_levers.py`. Fashion-MNIST: trained on 54,000 images, test accuracy on all "
+        "Written by `benchmarks/scripts/answer_key_levers.py`. Fashion-MNIST: trained on 54,000 images, test accuracy on all "
         "10,000 test images; training wall time of `fit` on an otherwise idle machine. Each cell: median (range) over "
         "the seeds listed. Accuracies are the same on both machines (deterministic ops); compare times only within one "
         "machine.",

@@ -16,8 +16,8 @@ It then checks that the tolerance catches what it is for, on a real model (04's 
 notebook run up to its training cell): weights trained for three times the epochs the code
 says, and the key's weights handed in with a student's code that trains one epoch.
 
-    python benchmarks/audit_tolerance.py --seeds 0 1 2
-    python benchmarks/audit_tolerance.py --detection-only     # the second part alone, into the same files
+    python benchmarks/scripts/audit_tolerance.py --seeds 0 1 2
+    python benchmarks/scripts/audit_tolerance.py --detection-only     # the second part alone, into the same files
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ import tempfile
 from datetime import date
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-OUT = ROOT / "benchmarks" / "audit_tolerance"
+ROOT = Path(__file__).resolve().parents[2]
+OUT = ROOT / "benchmarks" / "results" / "audit_tolerance"
 
 
 def run_key(aid: str, seed: int) -> dict[str, dict]:

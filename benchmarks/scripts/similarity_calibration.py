@@ -16,7 +16,7 @@ Every pair is judged by :func:`autograder.pipeline.similarity.is_alike`, the rul
 Alternatives whose normalized code equals another version's are the same answer, not different
 ones: such pairs are counted and left out.
 
-    python benchmarks/similarity_calibration.py
+    python benchmarks/scripts/similarity_calibration.py
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from datetime import date
 from itertools import combinations
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from autograder.course import assignment_ids  # noqa: E402
@@ -144,7 +144,7 @@ def main() -> None:
         "whole_submission": _rates(honest_s, copies_s),
         "seconds": round(time.perf_counter() - start, 1),
     }
-    out = ROOT / "benchmarks" / "similarity_calibration"
+    out = ROOT / "benchmarks" / "results" / "similarity_calibration"
     out.with_suffix(".json").write_text(json.dumps(result, indent=1) + "\n")
     out.with_suffix(".md").write_text(markdown(result))
     print(markdown(result))
@@ -155,7 +155,7 @@ def markdown(r: dict) -> str:
     lines = [
         "# Similarity threshold: disguised copies against honest answers",
         "",
-        f"{r['machine']} · {r['date']} · `python benchmarks/similarity_calibration.py` ({r['seconds']} s)",
+        f"{r['machine']} · {r['date']} · `python benchmarks/scripts/similarity_calibration.py` ({r['seconds']} s)",
         "",
         f"Rule shipped in `autograder/pipeline/similarity.py`: {rule['k']}-token k-grams, windows of {rule['window']}, "
         f"a pair is listed when the Jaccard index of its fingerprints is ≥ {rule['threshold']} and it shares ≥ {rule['min_shared']} fingerprints. "

@@ -5,7 +5,10 @@ JAX but no TensorFlow, so it ran with ``KERAS_BACKEND=torch``; Keras's torch
 backend calls ``keras.src.backend.torch.rnn._cudnn_lstm`` once per batch when
 the fused kernel is used, and this script counts those calls.
 
-    KERAS_BACKEND=torch python benchmarks/gpu_06_lstm_torch.py --out benchmarks/gpu_06_lstm_h100_torch.json
+    KERAS_BACKEND=torch python benchmarks/scripts/gpu_06_lstm_torch.py --out benchmarks/results/gpu_06_lstm_h100_torch.json
+    python benchmarks/scripts/gpu_06_lstm_torch.py --render benchmarks/results/gpu_06_lstm_h100_torch.json   # the .md again
+
+Writes the JSON and, beside it, a Markdown table of the epochs.
 """
 
 from __future__ import annotations
@@ -15,8 +18,10 @@ import json
 import os
 import sys
 import time
+from datetime import date
+from pathlib import Path
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
 
 def count_cudnn_calls():
@@ -62,10 +67,41 @@ def time_one_epoch(keras, x, y, calls, device, policy="float32", **lstm_kwargs):
     return run
 
 
+WHAT = (
+    "Assignment 06's row-by-row Fashion-MNIST model (LSTM(96, return_sequences=True) -> GlobalMaxPooling1D -> "
+    "Dense(10, softmax, float32)), one full epoch of 60,000 standardised images, batch 128, Adam(3e-3), timed after "
+    "a 10-batch warm-up. 'cudnn_calls' counts calls of Keras's fused cuDNN LSTM path "
+    "(keras.src.backend.torch.rnn._cudnn_lstm, wrapped to count) during the timed epoch (469 = one per batch)."
+)
+
+
+def render(record: dict) -> str:
+    """The Markdown beside the JSON: one row per configuration."""
+    machine, software = record["machine"], record["software"]
+    lines = [
+        "# Assignment 06's LSTM: one epoch on a GPU and on its machine's CPU, and whether cuDNN ran",
+        "",
+        f"{machine['gpu']}, {machine['cpu_threads']} CPU threads · {machine['date']} · Keras {software['keras']} on "
+        f"{software['backend']}, cuDNN {software['cudnn']} · `python benchmarks/scripts/gpu_06_lstm_torch.py`",
+        "",
+        record["what"],
+        "",
+        "| device | policy | layer options | epoch | cuDNN calls | accuracy after the epoch |",
+        "|---|---|---|---|---|---|",
+    ]
+    lines += [f"| {r['dev']} | {r['policy']} | {r['kw']} | {r['epoch_s']} s | {r['cudnn_calls']} | {r['acc']} |" for r in record["runs"]]
+    return "\n".join(lines) + "\n"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default="gpu_06_lstm_torch.json")
+    parser.add_argument("--out", default="benchmarks/results/gpu_06_lstm_torch.json")
+    parser.add_argument("--render", metavar="JSON", help="Only write the Markdown beside an existing result.")
     args = parser.parse_args()
+    if args.render:
+        path = Path(args.render)
+        path.with_suffix(".md").write_text(render(json.loads(path.read_text())))
+        return
 
     import keras
     import torch
@@ -84,7 +120,10 @@ def main() -> None:
         time_one_epoch(keras, x, y, calls, "gpu", "mixed_bfloat16"),
         time_one_epoch(keras, x, y, calls, "cpu"),
     ]
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none"
     record = {
+        "what": WHAT,
+        "machine": {"gpu": gpu, "cpu_threads": torch.get_num_threads(), "date": date.today().isoformat()},
         "software": {
             "keras": keras.__version__,
             "backend": f"torch {torch.__version__}",
@@ -93,8 +132,9 @@ def main() -> None:
         },
         "runs": runs,
     }
-    with open(args.out, "w") as handle:
-        json.dump(record, handle, indent=1)
+    out = Path(args.out)
+    out.write_text(json.dumps(record, indent=1))
+    out.with_suffix(".md").write_text(render(record))
 
 
 if __name__ == "__main__":

@@ -15,10 +15,10 @@ that imports nbgrader, and the assignment registered in the class gradebook and 
 workers' template. ``--batch K`` also grades K copies with one worker and reports what each
 further submission costs, ``(T_K - T_1) / (K - 1)``: what a class of 300 pays per student.
 
-    python benchmarks/grading_overhead.py                                # all six, 3 repeats each
-    python benchmarks/grading_overhead.py 02_backprop --repeats 5        # one assignment
-    python benchmarks/grading_overhead.py 04_cnn --repeats 1 --merge     # add to the existing table
-    python benchmarks/grading_overhead.py 02_backprop --batch 3 --merge  # and the cost per further submission
+    python benchmarks/scripts/grading_overhead.py                                # all six, 3 repeats each
+    python benchmarks/scripts/grading_overhead.py 02_backprop --repeats 5        # one assignment
+    python benchmarks/scripts/grading_overhead.py 04_cnn --repeats 1 --merge     # add to the existing table
+    python benchmarks/scripts/grading_overhead.py 02_backprop --batch 3 --merge  # and the cost per further submission
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ import time
 from datetime import date
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TARGET = 1.15
 
 
@@ -85,7 +85,7 @@ def markdown(rows: list[dict], machine: str, day: str) -> str:
     lines = [
         "# Grading one submission against running it plainly",
         "",
-        f"{machine} · {day} · `python benchmarks/grading_overhead.py`: each answer key run with",
+        f"{machine} · {day} · `python benchmarks/scripts/grading_overhead.py`: each answer key run with",
         "`jupyter nbconvert --to notebook --execute` and graded with `dlcourse grade`'s pipeline (fresh grading",
         "folder), alternately; medians of the repeats. *Batch of one* grades that one submission alone;",
         "*each further* is what one more costs in a batch graded by one worker, `(T_K - T_1) / (K - 1)`.",
@@ -114,7 +114,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--batch", type=int, default=1, help="also grade this many copies with one worker (see above)")
     parser.add_argument("--merge", action="store_true", help="replace only these assignments' rows of the existing table")
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
     from autograder.course import assignment_ids

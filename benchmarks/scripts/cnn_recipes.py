@@ -1,4 +1,4 @@
-"""Designs and recipes for 04's small CNN and 05's regularized CNN on this CPU (issue 13).
+"""Designs and recipes for 04's small CNN and 05's regularized CNN on this CPU.
 
 Two measurements, both on all 60,000 training images of Fashion-MNIST:
 
@@ -13,12 +13,12 @@ Every design is the notebooks' block, ``Conv2D(3x3, same)`` [-> ``BatchNormaliza
 ``Dense(128, relu)`` -> softmax (optionally a ``RandomFlip`` first; some designs drop the hidden
 ``Dense`` or pool globally instead of flattening).
 
-    python benchmarks/cnn_recipes.py epoch-costs        # rewrites the epoch-cost table
-    python benchmarks/cnn_recipes.py NAME [NAME ...]    # (re)runs those recipes
-    python benchmarks/cnn_recipes.py                    # lists the recipe names
+    python benchmarks/scripts/cnn_recipes.py epoch-costs        # rewrites the epoch-cost table
+    python benchmarks/scripts/cnn_recipes.py NAME [NAME ...]    # (re)runs those recipes
+    python benchmarks/scripts/cnn_recipes.py                    # lists the recipe names
 
-Results are merged into benchmarks/cnn_recipes.json (each run keeps its date) and rendered to
-benchmarks/cnn_recipes.md.
+Results are merged into benchmarks/results/cnn_recipes.json (each run keeps its date) and rendered to
+benchmarks/results/cnn_recipes.md.
 """
 
 from __future__ import annotations
@@ -32,9 +32,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
-RESULTS = ROOT / "benchmarks" / "cnn_recipes.json"
+RESULTS = ROOT / "benchmarks" / "results" / "cnn_recipes.json"
 
 
 @dataclass(frozen=True)
@@ -161,7 +161,7 @@ def render(record: dict) -> str:
     lines = [
         "# Designs and recipes for 04's small CNN and 05's regularized CNN (Fashion-MNIST)",
         "",
-        f"{record['machine']} · `python benchmarks/cnn_recipes.py`; runs one after the other, nothing else on the machine.",
+        f"{record['machine']} · `python benchmarks/scripts/cnn_recipes.py`; runs one after the other, nothing else on the machine.",
         "This machine's speed drifts (by 2× within a day), so times compare only within one date's batch of runs.",
         "",
         "## One epoch of 60,000 images, batch 256",
