@@ -1,4 +1,8 @@
-"""A class of 30 with mistakes from the mutation suite, graded for real: every planted mistake is in the report under its code."""
+"""A class of 12 with mistakes from the mutation suite, graded for real: every planted mistake is in the report under its code.
+
+Twelve students cover every combination of the planted mistakes (three affine answers by two sigmoid answers, twice)
+and one blank answer, with two workers grading at once.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +21,7 @@ AID = "02_backprop"
 EXPECTED = {("affine", "bias_gradient_averaged"): "batch-mean-twice", ("affine", "dw_transposed"): "transpose", ("sigmoid", "overflows"): "overflow"}
 AFFINE = [None, ("affine", "bias_gradient_averaged"), ("affine", "dw_transposed")]  # one affine_backward per notebook: the last definition wins
 SIGMOID = [None, ("sigmoid", "overflows")]
-STUDENTS = 30
+STUDENTS = 12
 
 
 def planted_mistakes(i: int) -> list[tuple[str, str]] | None:
