@@ -46,24 +46,85 @@ def _tensorflow_only_where_marked(request):
         pytest.fail(f"{request.node.nodeid} imported TensorFlow: mark it @pytest.mark.tensorflow", pytrace=False)
 
 
+def _example_class_aids(items) -> list[str]:
+    """The assignments whose example class the collected tests grade, in the order they first need it."""
+    aids: list[str] = []
+    for item in items:
+        if not {"example_class", "graded"} & set(getattr(item, "fixturenames", ())):
+            continue
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        aid = params.get("aid") or getattr(item.module, "AID", None)
+        if aid and aid not in aids:
+            aids.append(aid)
+    return aids
+
+
+class ExampleClassPrefetch:
+    """Grades the example classes one after another in a background process, lowest CPU priority.
+
+    Most of the session's tests leave a core idle (kernels starting, nbgrader, one-threaded NumPy); the answer
+    keys' training fills it instead of running after them. ``DLCOURSE_PREFETCH=0`` turns it off.
+    """
+
+    def __init__(self, aids: list[str], folder: Path):
+        import threading
+
+        self.folder, self.done = folder, {aid: threading.Event() for aid in aids}
+        self.returncodes: dict[str, int] = {}
+        self.thread = threading.Thread(target=self._run, args=(aids,), daemon=True)
+        self.thread.start()
+
+    def work(self, aid: str) -> Path:
+        return self.folder / aid
+
+    def _run(self, aids: list[str]) -> None:
+        import subprocess
+
+        for aid in aids:
+            command = ["nice", "-n", "10", sys.executable, str(ROOT / "tests" / "grade_example_class.py"), aid, str(self.work(aid))]
+            with open(self.folder / f"{aid}.log", "w") as log:
+                self.returncodes[aid] = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT).returncode
+            self.done[aid].set()
+
+    def wait(self, aid: str) -> Path | None:
+        """The folder graded in the background, or None when this assignment was not prefetched or its run failed."""
+        if aid not in self.done:
+            return None
+        self.done[aid].wait()
+        return self.work(aid) if self.returncodes.get(aid) == 0 else None
+
+
+_prefetch: ExampleClassPrefetch | None = None
+
+
+def pytest_collection_finish(session):
+    global _prefetch
+    aids = _example_class_aids(session.items)
+    if aids and os.environ.get("DLCOURSE_PREFETCH", "1") != "0" and not session.config.option.collectonly:
+        folder = Path(session.config._tmp_path_factory.mktemp("example-classes"))
+        _prefetch = ExampleClassPrefetch(aids, folder)
+
+
 @pytest.fixture(scope="session")
 def example_class(tmp_path_factory):
-    """Grade an assignment's example class once per session (lazily), keeping the weights grading trained.
+    """Grade an assignment's example class once per session, keeping the weights grading trained.
 
     ``example_class(aid)`` -> (submissions by student, report paths, grading folder); the answer key's
     models are in ``<grading folder>/trained_models/alice/<aid>/``, trained by the grader from the key's code.
+    The background prefetch has usually graded it already: grading the same folder again then reuses every
+    recorded result (nothing runs twice).
     """
-    from autograder.pipeline.examples import build_example_class
-    from autograder.pipeline.grade import GradingOptions, grade_batch
+    from grade_example_class import OPTIONS
+    from grade_example_class import grade as grade_class
+
     from autograder.pipeline.report import write_reports
 
     cache = {}
 
     def grade(aid):
         if aid not in cache:
-            work = tmp_path_factory.mktemp(aid)
-            build_example_class(ROOT, [aid], work / "submissions")
-            subs = grade_batch(ROOT, work / "submissions", work / "grading", options=GradingOptions(keep_trained_models=True))
+            work = (_prefetch.wait(aid) if _prefetch else None) or tmp_path_factory.mktemp(aid)
+            subs = grade_class(aid, work, OPTIONS)
             paths = write_reports(subs, work / "grading", f"sqlite:///{work / 'grading' / 'gradebook.db'}")
             cache[aid] = ({s.student: s for s in subs}, paths, work / "grading")
         return cache[aid]
