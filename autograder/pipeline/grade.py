@@ -156,7 +156,7 @@ def make_task(sub: Submission, ctx: GradingContext) -> GradingTask:
         source=ctx.source_path(sub).read_text(),
         gradebook=ctx.templates[sub.assignment],
         course_root=str(ctx.root),
-        settings=ctx.options.sandbox.to_dict(),
+        sandbox=ctx.options.sandbox,
         integrity=ctx.options.integrity,
         static_scan=ctx.options.static_scan,
         show_hidden_tests=ctx.options.show_hidden_tests,
