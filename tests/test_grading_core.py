@@ -84,6 +84,8 @@ def test_gradescope_settings_round_trip_and_refuse_what_they_do_not_know():
         GradescopeSettings.from_json(json.dumps(typo))
     with pytest.raises(GradescopeSettingsError, match="hidden visibility must be one of"):
         GradescopeSettings("01_logistic_regression", 10, hidden_visibility="soon")
+    with pytest.raises(GradescopeSettingsError, match="between 1 and 40 minutes"):
+        GradescopeSettings("01_logistic_regression", 60)
 
 
 def test_run_autograder_reports_a_settings_file_it_cannot_read(tmp_path):

@@ -90,6 +90,8 @@ class GradescopeSettings:
     def __post_init__(self):
         if self.hidden_visibility not in VISIBILITIES:
             raise GradescopeSettingsError(f"hidden visibility must be one of {', '.join(VISIBILITIES)}, not {self.hidden_visibility!r}")
+        if not 1 <= self.timeout_minutes <= 40:
+            raise GradescopeSettingsError(f"the timeout must be between 1 and 40 minutes (Gradescope's maximum), not {self.timeout_minutes}")
 
     @classmethod
     def for_export(cls, assignment: str, timeout_minutes: int, memory_mb: int, **options) -> GradescopeSettings:
