@@ -69,4 +69,6 @@ def notebook(cells: list) -> nbformat.NotebookNode:
 
 
 def total_points(nb) -> float:
-    return sum(c.metadata.get("nbgrader", {}).get("points", 0) for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade"))
+    from nbgrader.utils import is_grade  # here, not at the top: building a notebook does not need nbgrader
+
+    return sum(c.metadata["nbgrader"].get("points", 0) for c in nb.cells if is_grade(c))

@@ -17,8 +17,8 @@ import typer
 from .bench import RESULTS
 from .course import CourseNotFoundError, find_course_root
 from .pipeline.audit import DEFAULT_AUDIT_FRACTION
-from .pipeline.gradescope import Visibility
-from .pipeline.sandbox import CELL_TIMEOUT
+from .pipeline.gradescope import GradescopeSettings, Visibility
+from .pipeline.sandbox import SandboxSettings
 
 app = typer.Typer(
     help="Deep-learning course kit: data, releases, answer keys and autograding.\n\nExample: dlcourse demo",
@@ -200,14 +200,18 @@ def grade(
         None, "--scheduler", help="Dask scheduler address (tcp://host:8786): grade on its workers instead of local processes."
     ),
     force: bool = typer.Option(False, "--force", help="Regrade every submission, even those unchanged since the last run."),
-    sandbox: str = typer.Option("auto", "--sandbox", help="auto (bubblewrap if it works here), bwrap (required) or limits (resource limits only)."),
-    memory_mb: int = typer.Option(4096, "--memory-mb", help="Memory limit per submission's kernel (RLIMIT_DATA)."),
-    cpu_seconds: int = typer.Option(3600, "--cpu-seconds", help="CPU-time limit per submission's kernel."),
-    cell_timeout: int = typer.Option(CELL_TIMEOUT, "--cell-timeout", help="Seconds per cell."),
-    threads: int = typer.Option(
-        0, "--threads", help="Cap each kernel's TensorFlow/OpenMP/BLAS threads (0: every core; try cores / workers for large batches)."
+    sandbox: str = typer.Option(
+        SandboxSettings.mode, "--sandbox", help="auto (bubblewrap if it works here), bwrap (required) or limits (resource limits only)."
     ),
-    notebook_timeout: int = typer.Option(3600, "--notebook-timeout", help="Seconds per notebook."),
+    memory_mb: int = typer.Option(SandboxSettings.memory_mb, "--memory-mb", help="Memory limit per submission's kernel (RLIMIT_DATA)."),
+    cpu_seconds: int = typer.Option(SandboxSettings.cpu_seconds, "--cpu-seconds", help="CPU-time limit per submission's kernel."),
+    cell_timeout: int = typer.Option(SandboxSettings.cell_timeout, "--cell-timeout", help="Seconds per cell."),
+    threads: int = typer.Option(
+        SandboxSettings.threads,
+        "--threads",
+        help="Cap each kernel's TensorFlow/OpenMP/BLAS threads (0: every core; try cores / workers for large batches).",
+    ),
+    notebook_timeout: int = typer.Option(SandboxSettings.notebook_timeout, "--notebook-timeout", help="Seconds per notebook."),
     show_hidden_tests: bool = typer.Option(
         False, "--show-hidden-tests", help="Show hidden tests' source in the students' feedback (hidden by default)."
     ),
@@ -260,7 +264,7 @@ def export(
     assignment: str = typer.Argument(..., help="The assignment id, e.g. 01_logistic_regression."),
     out: Path | None = typer.Option(None, "--out", "-o", help="The zip to write (default: build/gradescope/<id>_autograder.zip)."),
     hidden_visibility: Visibility = typer.Option(
-        Visibility.after_published,
+        Visibility(GradescopeSettings.hidden_visibility),
         "--hidden-visibility",
         help="When students see the results of test cells with hidden tests.",
     ),
@@ -273,7 +277,11 @@ def export(
         None, "--memory-mb", help="Memory limit of the kernel, below the container's in Gradescope (default: the assignment.toml's [gradescope])."
     ),
     audit_fraction: float = typer.Option(
-        0.0, "--audit-fraction", min=0.0, max=1.0, help="Chance that a submission with trained models is trained again to audit them."
+        GradescopeSettings.audit_fraction,
+        "--audit-fraction",
+        min=0.0,
+        max=1.0,
+        help="Chance that a submission with trained models is trained again to audit them.",
     ),
 ) -> None:
     """Export an assignment's autograder for Gradescope: setup.sh, run_autograder and the course files, in one zip.

@@ -17,7 +17,6 @@ import contextlib
 import enum
 import io
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,9 +24,10 @@ import nbformat
 import yaml
 
 from .course import find_course_root
+from .pipeline import nbgrader_cells
+from .pipeline.kernel_glue import strip_ansi
+from .pipeline.static_scan import python_source
 from .registry import assignments, get_assignment
-
-_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
 class MutationSuiteError(RuntimeError):
@@ -118,9 +118,8 @@ def notebook_cells(path: Path) -> dict[str, str]:
     nb = nbformat.read(path, as_version=4)
     cells = {}
     for cell in nb.cells:
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if cell.cell_type == "code" and grade_id:
-            cells[grade_id] = cell.source
+        if cell.cell_type == "code" and nbgrader_cells.grade_id(cell):
+            cells[nbgrader_cells.grade_id(cell)] = cell.source
     return cells
 
 
@@ -155,17 +154,12 @@ def load_suite(assignment: str, root: Path | None = None) -> Suite:
     return Suite(assignment, setup, cells, cases, notebook.parent)
 
 
-def python_source(source: str) -> str:
-    """Drop IPython-only lines (``%magic``, ``!shell``): the suite runs cells with plain ``exec``."""
-    return "\n".join(line for line in source.splitlines() if not line.lstrip().startswith(("%", "!")))
-
-
 def _exec(source: str, namespace: dict, label: str) -> None:
     exec(compile(python_source(source), f"<{label}>", "exec"), namespace)
 
 
 def error_message(exc: BaseException) -> str:
-    lines = _ANSI.sub("", str(exc)).strip().splitlines()
+    lines = strip_ansi(str(exc)).strip().splitlines()
     return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
 
 

@@ -53,7 +53,7 @@ def make_course(tmp: Path) -> Path:
 
 def released(solution_code: str | None = None, extra_cells: list | None = None, tweak=None):
     """The student release, with ``solution_code`` in the answer cell and ``extra_cells`` after it."""
-    from autograder.pipeline.integrity import strip_hidden
+    from autograder.pipeline.nbgrader_cells import strip_hidden
 
     nb = source_notebook()
     for cell in nb.cells:

@@ -116,7 +116,7 @@ def test_every_figure_in_the_text_is_measured(assignment):
 def test_the_student_text_names_no_instructor_file_or_machine_diary(assignment):
     """What students read names no benchmarks/ file, no date and no particular machine: they have none of them."""
     nb = nbformat.read(get_assignment(assignment, ROOT).notebook, as_version=4)
-    from autograder.pipeline.integrity import strip_hidden
+    from autograder.pipeline.nbgrader_cells import strip_hidden
 
     diary = re.compile(r"benchmarks/|\b20\d\d-\d\d-\d\d\b|\b(?:Xeon|EPYC|Ryzen|Core i\d)\b|\bseeds? \d+-\d+")
     found = [(i, m.group(0)) for i, c in enumerate(nb.cells) for m in diary.finditer(strip_hidden(c.source) if c.cell_type == "code" else c.source)]

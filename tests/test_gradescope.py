@@ -31,6 +31,7 @@ from autograder.cli import app
 from autograder.pipeline import gradescope
 from autograder.pipeline.examples import answered_release, build_submission, example_students
 from autograder.pipeline.model import CellEvent, CellScore, EventKind, Finding, GradingResult, Severity, Status
+from autograder.pipeline.sandbox import SandboxSettings
 from autograder.registry import INSTRUCTOR_FILES, assignments, get_assignment
 
 ASSIGNMENTS = [a.id for a in assignments()]
@@ -111,13 +112,16 @@ def test_export_writes_gradescopes_layout(root, tmp_path):
         if (root / "datasets" / "fashion_mnist").is_dir():  # 01's assignment.toml: it loads Fashion-MNIST
             assert any(n.startswith("course/datasets/fashion_mnist/train-images") for n in names)
         settings = json.loads(bundle.read("gradescope.json"))
+        notebook_s = 20 * 60 - gradescope.TIMEOUT_MARGIN_S  # stops before Gradescope's timeout, so results.json is written
         assert settings == {
             "assignment": "01_logistic_regression",
             "hidden_visibility": "hidden",
             "timeout_minutes": 20,
-            "memory_mb": 2048,  # the assignment.toml's [gradescope], not given on the command line
             "audit_fraction": 0.1,
+            # the assignment.toml's [gradescope] memory, not given on the command line; the rest are SandboxSettings' defaults
+            "sandbox": {**SandboxSettings().to_dict(), "memory_mb": 2048, "notebook_timeout": notebook_s, "cell_timeout": notebook_s},
         }
+        assert gradescope.GradescopeSettings.from_json(bundle.read("gradescope.json").decode()).sandbox.memory_mb == 2048
         assert b"--require-hashes -r /autograder/source/requirements.txt" in bundle.read("setup.sh") and b"python3.11" in bundle.read("setup.sh")
     assert gradescope.bundled_datasets(root, get_assignment("02_backprop", root)) == []  # 02 loads no data set: none travels
 

@@ -10,7 +10,7 @@ import nbformat
 from nbformat.v4 import new_code_cell, new_output
 
 import autograder
-from autograder.pipeline import integrity
+from autograder.pipeline import integrity, nbgrader_cells
 from autograder.pipeline.grade import GradingContext, GradingOptions, content_hash
 from autograder.pipeline.intake import Submission
 from autograder.pipeline.model import CellScore, GradingResult, Status
@@ -79,8 +79,8 @@ def test_duplicate_graded_cells_lose_their_metadata_after_the_first():
 
 def test_hidden_tests_are_stripped_for_students_and_redacted_in_feedback():
     source = "visible()\n### BEGIN HIDDEN TESTS\nsecret()\n### END HIDDEN TESTS\n"
-    assert integrity.strip_hidden(source) == "visible()\n"
-    assert "secret" not in integrity.redact_hidden(source) and "hidden tests: not shown" in integrity.redact_hidden(source)
+    assert nbgrader_cells.strip_hidden(source) == "visible()\n"
+    assert nbgrader_cells.redact_hidden(source) == "visible()\n# (hidden tests: not shown)\n"
 
 
 # ---------------------------------------------------------------- content hash

@@ -11,6 +11,7 @@ import functools
 
 import pytest
 
+from autograder.pipeline.static_scan import python_source
 from autograder.verdicts import CaseKind, format_result, load_suite, run_case, setup_namespace, suite_ids
 
 ASSIGNMENTS = suite_ids()
@@ -41,9 +42,8 @@ def test_every_function_has_enough_cases():
 
 
 def _defines_function(source: str) -> bool:
-    lines = [line for line in source.splitlines() if not line.lstrip().startswith(("%", "!"))]
     try:
-        tree = ast.parse("\n".join(lines))
+        tree = ast.parse(python_source(source))
     except SyntaxError:
         return False
     return any(isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) for node in tree.body)

@@ -13,7 +13,7 @@ import nbformat
 
 from ..environment import temporary_environment
 from ..metrics import ENV as METRICS_ENV
-from ..pipeline.workers import strip_ansi
+from ..pipeline.kernel_glue import strip_ansi
 from ..training import FOLDER_VARIABLE, MODE_VARIABLE, RECORD_DIR, Mode
 
 

@@ -3,7 +3,7 @@
 :data:`INTAKE` runs in the coordinator, one submission at a time: ``read`` ->
 ``identify`` -> ``deduplicate`` -> ``unchanged?`` (content hash). What is
 still pending is then dispatched to workers (:func:`.workers.grade_task`, in
-its own process, here or on a Dask cluster), which grade, score and render the
+its own process, here or on a Dask cluster: :mod:`.executors`), which grade, score and render the
 feedback; ``record`` stores each result as it arrives. Only the coordinator
 writes the class gradebook (nbgrader's SQLite gradebook is not safe for
 concurrent writers), the autograded notebooks and the feedback; it never
@@ -17,8 +17,7 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,14 +26,19 @@ import nbformat
 from ..training import RECORD_DIR, Mode
 from . import handed_in_models, intake
 from .audit import DEFAULT_AUDIT_FRACTION, choose_audits
+from .executors import Executor, interruptible, open_executor
 from .intake import Submission
 from .model import GradingResult, GradingTask, Status
 from .nbgrader_setup import course_config, db_url, gradebook_warnings_silenced, make_api, result_error, write_formgrader_config
 from .preprocessors import with_progress
-from .release import PipelineError
 from .sandbox import SandboxSettings, describe
 from .scoring import with_hand_scores
-from .workers import first_line, grade_task, warm_up
+from .workers import first_line, grade_task
+
+
+class GradingSetupError(RuntimeError):
+    """A batch that cannot start: no notebooks where they were looked for, or an assignment nbgrader cannot register."""
+
 
 GRADER_VERSION = "4"  # part of the content hash: bump when grading changes so results are recomputed
 STATE_FILE = "grading_state.json"
@@ -156,7 +160,7 @@ def make_task(sub: Submission, ctx: GradingContext) -> GradingTask:
         source=ctx.source_path(sub).read_text(),
         gradebook=ctx.templates[sub.assignment],
         course_root=str(ctx.root),
-        settings=ctx.options.sandbox.to_dict(),
+        sandbox=ctx.options.sandbox,
         integrity=ctx.options.integrity,
         static_scan=ctx.options.static_scan,
         show_hidden_tests=ctx.options.show_hidden_tests,
@@ -218,99 +222,6 @@ def _save_state(ctx: GradingContext) -> None:
     os.replace(tmp, path)
 
 
-def default_workers() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:
-        return os.cpu_count() or 1
-
-
-@dataclass
-class Executor:
-    """Where grading tasks run: a local process pool or a Dask cluster, behind one interface."""
-
-    submit: Callable  # (fn, task) -> future
-    as_completed: Callable  # futures -> iterator over them as they finish
-
-
-@contextmanager
-def open_executor(options: GradingOptions, tasks: int) -> Iterator[Executor]:
-    """An :class:`Executor` for up to ``tasks`` submissions; local workers start (and import nbgrader) at once.
-
-    Started before the first submission is ready, a worker's start-up (a
-    process that imports nbgrader) overlaps the coordinator's own set-up.
-    """
-    if options.scheduler:
-        from distributed import Client, as_completed
-
-        client = Client(options.scheduler)
-
-        def submit(fn, task: GradingTask):
-            return client.submit(fn, task, pure=False, key=f"grade-{task.student}-{task.assignment}-{os.urandom(4).hex()}")
-
-        try:
-            yield Executor(submit, as_completed)
-        finally:
-            client.close()
-        return
-    import concurrent.futures as cf
-    import multiprocessing
-
-    workers = options.workers or default_workers()
-    pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
-    for _ in range(min(workers, tasks)):
-        pool.submit(warm_up)  # its result does not matter: a worker that cannot import fails its tasks with the reason
-    try:
-        yield Executor(pool.submit, cf.as_completed)
-    except BaseException:  # interrupted (Ctrl-C, SIGTERM): stop the workers and their kernels now, not after their notebooks
-        stop_process_tree()
-        pool.shutdown(wait=False, cancel_futures=True)
-        raise
-    pool.shutdown(wait=True, cancel_futures=True)
-
-
-def stop_process_tree(grace_s: float = 5.0) -> None:
-    """Terminate every process this one started (workers, their sandboxes and kernels), then kill what is left."""
-    import psutil
-
-    children = psutil.Process().children(recursive=True)
-    for child in children:
-        try:
-            child.terminate()
-        except psutil.NoSuchProcess:
-            pass
-    _, alive = psutil.wait_procs(children, timeout=grace_s)
-    for child in alive:
-        try:
-            child.kill()
-        except psutil.NoSuchProcess:
-            pass
-
-
-class GradingInterrupted(KeyboardInterrupt):
-    """SIGTERM or SIGINT while grading: what was graded is kept (grading_state.json), the rest is graded on the next run."""
-
-
-@contextmanager
-def interruptible() -> Iterator[None]:
-    """Turn SIGTERM into :class:`GradingInterrupted` (SIGINT already raises KeyboardInterrupt) while grading, in the main thread."""
-    import signal
-    import threading
-
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def stop(signum, frame):
-        raise GradingInterrupted(f"stopped by signal {signal.Signals(signum).name}")
-
-    previous = signal.signal(signal.SIGTERM, stop)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 def dispatch(subs: list[Submission], ctx: GradingContext, executor: Executor, on_done: Callable[[Submission], None] | None = None) -> None:
     """Grade ``subs`` on ``executor``; record each result as it arrives (one writer)."""
     futures = {}
@@ -370,7 +281,10 @@ def register_assignments(ctx: GradingContext, assignments: set[str]) -> None:
             for api, where in ((ctx.api, "the class gradebook"), (template.api, "a worker gradebook")):
                 result = api.generate_assignment(aid, force=True)
                 if not result["success"]:
-                    raise PipelineError(f"nbgrader could not register {aid} in {where}:\n{result_error(result)}")
+                    raise GradingSetupError(
+                        f"nbgrader could not register {aid} in {where}; `dlcourse release {aid}` shows what nbgrader finds wrong "
+                        f"with its source notebook:\n{result_error(result)}"
+                    )
         for aid in assignments:
             ctx.templates[aid] = (Path(scratch) / "gradebook.db").read_bytes()
 
@@ -392,11 +306,14 @@ def grade_batch(
     with tempfile.TemporaryDirectory(prefix="dlcourse-intake-") as scratch:
         subs = intake.collect(submissions_dir, Path(scratch))
         if not subs:
-            raise PipelineError(f"No notebooks found under {submissions_dir}. Expected <student>/<assignment>.ipynb, <student>.zip or an LMS zip.")
+            raise GradingSetupError(
+                f"No notebooks found under {submissions_dir}: put them there as <student>/<assignment>.ipynb or <student>.zip, "
+                "or pass the LMS's zip of all submissions"
+            )
         if on_start:
             on_start(len(subs))
         # The workers start first: their start-up (a process, nbgrader's imports) overlaps intake and registration.
-        with interruptible(), open_executor(options, len(subs)) as executor:
+        with interruptible(), open_executor(len(subs), options.workers, options.scheduler) as executor:
             ctx = make_context(root, workdir, options)
             write_formgrader_config(workdir, root)
             for sub in subs:

@@ -14,7 +14,8 @@
   assignment's source notebook (solutions and hidden tests: the zip is for
   instructors only), the ``autograder`` package, the data manifest and the
   Fashion-MNIST files, so grading never downloads anything.
-* ``gradescope.json``: the export's settings (visibility, time and memory limits).
+* ``gradescope.json``: the export's settings, a :class:`GradescopeSettings` (visibility,
+  audit chance, and the :class:`.sandbox.SandboxSettings` grading uses, limits included).
 
 :func:`main` grades with :func:`.grade.grade_batch`, the same code as ``dlcourse
 grade`` (intake checks, nbgrader's Autograde in the sandbox, integrity guards,
@@ -42,12 +43,14 @@ import shutil
 import sys
 import time
 import zipfile
+from dataclasses import asdict, dataclass, field, fields
 from enum import StrEnum
 from pathlib import Path
 
 from ..training import RECORD_DIR
 from .handed_in_models import MAX_FILE_BYTES, is_model_file
 from .model import GradingResult, Status
+from .sandbox import SandboxSettings
 
 
 class Visibility(StrEnum):
@@ -64,6 +67,58 @@ SETTINGS_FILE = "gradescope.json"
 COURSE_DIR = "course"
 # run_autograder stops the notebook this long before Gradescope's own timeout, so results.json is always written
 TIMEOUT_MARGIN_S = 90
+
+
+class GradescopeSettingsError(ValueError):
+    """An export option out of range, or a gradescope.json this version cannot read; the message says what to change."""
+
+
+@dataclass(frozen=True)
+class GradescopeSettings:
+    """What ``dlcourse export gradescope`` decides and ``run_autograder`` reads back (``gradescope.json``).
+
+    Its defaults are the export's defaults; the sandbox's come from :class:`.sandbox.SandboxSettings`, except the
+    memory limit and the timeouts, which :meth:`for_export` sets from the assignment's Gradescope resources.
+    """
+
+    assignment: str
+    timeout_minutes: int  # the timeout set in the assignment's Gradescope settings (at most 40; the export's default: assignment.toml)
+    hidden_visibility: str = Visibility.after_published.value  # when students see the results of test cells with hidden tests
+    audit_fraction: float = 0.0  # chance that a submission with trained models is trained again to audit them
+    sandbox: SandboxSettings = field(default_factory=SandboxSettings)
+
+    def __post_init__(self):
+        if self.hidden_visibility not in VISIBILITIES:
+            raise GradescopeSettingsError(f"hidden visibility must be one of {', '.join(VISIBILITIES)}, not {self.hidden_visibility!r}")
+        if not 1 <= self.timeout_minutes <= 40:
+            raise GradescopeSettingsError(f"the timeout must be between 1 and 40 minutes (Gradescope's maximum), not {self.timeout_minutes}")
+
+    @classmethod
+    def for_export(cls, assignment: str, timeout_minutes: int, memory_mb: int, **options) -> GradescopeSettings:
+        """Settings whose notebook stops :data:`TIMEOUT_MARGIN_S` before Gradescope's timeout, so a results.json is always written."""
+        seconds = max(60, timeout_minutes * 60 - TIMEOUT_MARGIN_S)
+        sandbox = SandboxSettings(memory_mb=memory_mb, notebook_timeout=seconds, cell_timeout=seconds)
+        return cls(assignment, timeout_minutes, sandbox=sandbox, **options)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=1) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str) -> GradescopeSettings:
+        """Read ``gradescope.json``; a key this version does not know is refused rather than silently ignored."""
+        data = json.loads(text)
+        unknown = sorted(set(data) - {f.name for f in fields(cls)})
+        if unknown:
+            raise GradescopeSettingsError(
+                f"{SETTINGS_FILE}: unknown setting(s) {', '.join(unknown)}: export the autograder again with this version's "
+                "`dlcourse export gradescope` and upload the new zip"
+            )
+        try:
+            sandbox = SandboxSettings.from_dict(data.pop("sandbox", {}), where=f"{SETTINGS_FILE}, 'sandbox'")
+        except ValueError as exc:
+            raise GradescopeSettingsError(f"{exc}: export the autograder again and upload the new zip") from exc
+        return cls(**data, sandbox=sandbox)
+
 
 SETUP_SH = """#!/usr/bin/env bash
 # Gradescope runs this once, as root, when it builds the autograder image (Ubuntu 22.04 base image).
@@ -181,10 +236,10 @@ def build_zip(
     root: Path,
     assignment: str,
     out: Path,
-    hidden_visibility: str = "after_published",
+    hidden_visibility: str = GradescopeSettings.hidden_visibility,
     timeout_minutes: int | None = None,
     memory_mb: int | None = None,
-    audit_fraction: float = 0.0,
+    audit_fraction: float = GradescopeSettings.audit_fraction,
 ) -> Path:
     """Write Gradescope's autograder zip for ``assignment`` to ``out``; returns ``out``.
 
@@ -195,29 +250,25 @@ def build_zip(
     ``[gradescope]`` table of the assignment's ``assignment.toml``. ``audit_fraction`` is the
     chance that a submission handed in with its trained models is trained again to audit them.
     """
-    if hidden_visibility not in VISIBILITIES:
-        raise ValueError(f"hidden visibility must be one of {', '.join(VISIBILITIES)}, not {hidden_visibility!r}")
     from ..registry import get_assignment  # the instructor's side only: the zip carries the notebook, not its folder
 
     spec = get_assignment(assignment, root)
-    timeout_minutes = timeout_minutes or spec.gradescope.timeout_minutes
-    memory_mb = memory_mb or spec.gradescope.memory_mb
+    settings = GradescopeSettings.for_export(
+        assignment,
+        timeout_minutes or spec.gradescope.timeout_minutes,
+        memory_mb or spec.gradescope.memory_mb,
+        hidden_visibility=hidden_visibility,
+        audit_fraction=audit_fraction,
+    )
     lock = root / "requirements.lock"
     if not lock.exists():
         raise FileNotFoundError(f"{lock} is missing: run `make lock`")
-    settings = {
-        "assignment": assignment,
-        "hidden_visibility": hidden_visibility,
-        "timeout_minutes": timeout_minutes,
-        "memory_mb": memory_mb,
-        "audit_fraction": audit_fraction,
-    }
     out.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as bundle:
         _add_script(bundle, "setup.sh", SETUP_SH)
         _add_script(bundle, "run_autograder", RUN_AUTOGRADER)
         bundle.writestr("requirements.txt", grading_requirements(lock.read_text()))
-        bundle.writestr(SETTINGS_FILE, json.dumps(settings, indent=1) + "\n")
+        bundle.writestr(SETTINGS_FILE, settings.to_json())
         bundle.write(root / "nbgrader_config.py", f"{COURSE_DIR}/nbgrader_config.py")
         # the notebook alone: the folder's other files (example class, mutations) quote answer-key lines
         bundle.write(spec.notebook, f"{COURSE_DIR}/source_notebooks/{assignment}/{spec.notebook.name}")
@@ -232,13 +283,10 @@ def build_zip(
 
 
 def _hidden_cells(source_nb) -> set[str]:
-    from .integrity import HIDDEN_BEGIN
+    from .nbgrader_cells import delimiters, grade_id, has_hidden_tests, is_test_cell
 
-    return {
-        c.metadata["nbgrader"]["grade_id"]
-        for c in source_nb.cells
-        if c.metadata.get("nbgrader", {}).get("grade") and c.cell_type == "code" and HIDDEN_BEGIN in c.source
-    }
+    marks = delimiters()
+    return {grade_id(c) for c in source_nb.cells if is_test_cell(c) and has_hidden_tests(c.source, marks)}
 
 
 def _status_line(result: GradingResult) -> str:
@@ -260,7 +308,7 @@ def _friendly(failure: str) -> str:
     return failure
 
 
-def results_json(result: GradingResult, source_nb=None, hidden_visibility: str = "after_published") -> dict:
+def results_json(result: GradingResult, source_nb=None, hidden_visibility: str = GradescopeSettings.hidden_visibility) -> dict:
     """Gradescope's results.json for one graded submission.
 
     The total is ``result.auto_score``: the autograded points of :func:`.scoring.final_score`'s cells
@@ -313,10 +361,6 @@ def results_json(result: GradingResult, source_nb=None, hidden_visibility: str =
 # ---------------------------------------------------------------- run_autograder
 
 
-def _submission_notebooks(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts and not p.name.startswith("."))
-
-
 def _submission_models(folder: Path) -> list[Path]:
     """The trained models handed in: in trained_models/ (the zip of `dlcourse handin`, unpacked) or uploaded loose."""
     found: dict[str, Path] = {}
@@ -331,20 +375,19 @@ def grade_submission(autograder_root: Path) -> dict:
     import nbformat
 
     from .grade import GradingOptions, grade_batch
-    from .sandbox import SandboxSettings, describe
+    from .intake import notebooks_under
+    from .sandbox import describe
 
     source = autograder_root / "source"
-    settings = json.loads((source / SETTINGS_FILE).read_text())
+    settings = GradescopeSettings.from_json((source / SETTINGS_FILE).read_text())
     course = source / COURSE_DIR
-    aid = settings["assignment"]
+    aid = settings.assignment
     [source_path, *_] = sorted((course / "source_notebooks" / aid).glob("*.ipynb"))
     results_dir = autograder_root / "results"
     results_dir.mkdir(parents=True, exist_ok=True)
-    notebook_s = max(60, settings.get("timeout_minutes", 10) * 60 - TIMEOUT_MARGIN_S)
-    sandbox = SandboxSettings(memory_mb=settings.get("memory_mb", 4096), notebook_timeout=notebook_s, cell_timeout=notebook_s)
-    print(f"Grading {aid}. Isolation: {describe(sandbox)}", flush=True)
+    print(f"Grading {aid}. Isolation: {describe(settings.sandbox)}", flush=True)
 
-    found = _submission_notebooks(autograder_root / "submission")
+    found = notebooks_under(autograder_root / "submission")
     if not found:
         result = GradingResult(
             Status.INVALID, f"No notebook (.ipynb) was found in your submission: upload your {source_path.name} (the .ipynb file itself)."
@@ -365,8 +408,8 @@ def grade_submission(autograder_root: Path) -> dict:
         for path in models:
             shutil.copy(path, inbox / RECORD_DIR / path.name)
     # One submission per run: "at least one per assignment" would audit every one, so it is a coin toss here.
-    audited = ("student",) if random.random() < settings.get("audit_fraction", 0.0) else ()
-    options = GradingOptions(workers=1, sandbox=sandbox, audit_fraction=0.0, audit_students=audited)
+    audited = ("student",) if random.random() < settings.audit_fraction else ()
+    options = GradingOptions(workers=1, sandbox=settings.sandbox, audit_fraction=0.0, audit_students=audited)
     subs = grade_batch(course, work / "submissions", work / "grading", options=options)
     graded = [s for s in subs if s.assignment == aid and s.status is not Status.INVALID]
     sub = graded[0] if graded else subs[0]
@@ -374,7 +417,7 @@ def grade_submission(autograder_root: Path) -> dict:
     others = [s for s in subs if s is not sub]
     if others:  # say what became of the other files (duplicates, other assignments)
         result.message = "; ".join([result.message] * bool(result.message) + [f"{s.path.name}: {s.message}" for s in others])
-    data = results_json(result, nbformat.read(source_path, as_version=4), settings.get("hidden_visibility", "after_published"))
+    data = results_json(result, nbformat.read(source_path, as_version=4), settings.hidden_visibility)
     print(f"{sub.path.name}: {result.status}, score {data['score']:g} / {sum(t['max_score'] for t in data['tests']):g}", flush=True)
     return _write(results_dir, data)
 

@@ -24,6 +24,7 @@ import nbformat
 
 from . import handed_in_models
 from .model import GradingResult, Status
+from .nbgrader_cells import grade_id
 
 _STUDENT_ID = re.compile(r"[^A-Za-z0-9_.-]+")
 
@@ -96,7 +97,8 @@ def clean_student_id(raw: str) -> str:
     return _STUDENT_ID.sub("-", raw).strip("-.") or "unknown"
 
 
-def _notebooks_under(folder: Path) -> list[Path]:
+def notebooks_under(folder: Path) -> list[Path]:
+    """Every notebook a student handed in under ``folder``: Jupyter's checkpoints and hidden files left out."""
     return sorted(p for p in folder.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts and not p.name.startswith("."))
 
 
@@ -130,9 +132,9 @@ def collect(submissions: Path, scratch: Path) -> list[Submission]:
         if entry.name.startswith("."):
             continue
         if entry.is_dir():
-            found += [Submission(clean_student_id(entry.name), nb) for nb in _notebooks_under(entry)]
+            found += [Submission(clean_student_id(entry.name), nb) for nb in notebooks_under(entry)]
         elif entry.suffix == ".zip":
-            found += [Submission(clean_student_id(entry.stem), nb) for nb in _notebooks_under(_extract(entry, scratch))]
+            found += [Submission(clean_student_id(entry.stem), nb) for nb in notebooks_under(_extract(entry, scratch))]
         elif entry.suffix == ".ipynb":
             # LMS naming: the student's name or login comes first.
             found.append(Submission(clean_student_id(entry.stem.split("_")[0]), entry))
@@ -162,7 +164,7 @@ def read_notebook(sub: Submission) -> None:
 
 
 def grade_ids(nb) -> set[str]:
-    return {cell.metadata["nbgrader"]["grade_id"] for cell in nb.cells if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")}
+    return {grade_id(cell) for cell in nb.cells if grade_id(cell)}
 
 
 def identify_assignment(sub: Submission, source_notebooks: dict[tuple[str, str], set[str]]) -> None:

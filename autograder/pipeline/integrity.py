@@ -34,23 +34,13 @@ notebook expose to the instructor; they do not make it impossible.
 from __future__ import annotations
 
 import json
-import re
 import secrets
 
-HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
+from .nbgrader_cells import Delimiters, grade_id, is_locked, strip_hidden
+
 GUARD_BEGIN = "# >>> dlcourse guard (added by the grader)"
 GUARD_END = "# <<< dlcourse guard"
 NONCE_PREFIX = "dlcourse-nonce-"
-
-
-def strip_hidden(source: str) -> str:
-    """``source`` without its hidden-test blocks (what the student release shows)."""
-    return re.sub(rf"{re.escape(HIDDEN_BEGIN)}.*?{re.escape(HIDDEN_END)}\n?", "", source, flags=re.S)
-
-
-def redact_hidden(source: str) -> str:
-    """Replace each hidden-test block with a one-line note (for feedback shown to students)."""
-    return re.sub(rf"{re.escape(HIDDEN_BEGIN)}.*?{re.escape(HIDDEN_END)}", "# (hidden tests: not shown)", source, flags=re.S)
 
 
 # --------------------------------------------------------------- guarded test cells
@@ -146,17 +136,11 @@ def compare(snapshot: dict, current: dict | None) -> list[str]:
     return changed
 
 
-def test_cell_changes(submitted_nb, source_nb) -> list[str]:
+def test_cell_changes(submitted_nb, source_nb, marks: Delimiters | None = None) -> list[str]:
     """What the student did to the read-only cells (nbgrader restores them; the instructor should know)."""
 
     def locked(nb):
-        return [
-            (c.metadata["nbgrader"]["grade_id"], c)
-            for c in nb.cells
-            if c.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-            and (c.metadata["nbgrader"].get("locked") or c.metadata["nbgrader"].get("grade"))
-            and not c.metadata["nbgrader"].get("solution")
-        ]
+        return [(grade_id(c), c) for c in nb.cells if grade_id(c) and is_locked(c)]
 
     expected = locked(source_nb)
     got = locked(submitted_nb)
@@ -176,7 +160,7 @@ def test_cell_changes(submitted_nb, source_nb) -> list[str]:
     def norm(text):
         return [line.rstrip() for line in text.splitlines() if line.strip()]
 
-    source_of = {i: norm(strip_hidden(c.source)) for i, c in expected}
+    source_of = {i: norm(strip_hidden(c.source, marks)) for i, c in expected}
     first = dict(reversed(got))
     edited = [i for i in want_ids if i in first and norm(first[i].source) != source_of[i]]
     if edited:
@@ -188,8 +172,8 @@ def drop_duplicate_cells(nb) -> None:
     """Keep the first cell of each grade id; later copies become plain cells (nbgrader refuses the notebook otherwise)."""
     seen = set()
     for cell in nb.cells:
-        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-        if grade_id in seen:
+        cell_id = grade_id(cell)
+        if cell_id in seen:
             del cell.metadata["nbgrader"]
-        elif grade_id:
-            seen.add(grade_id)
+        elif cell_id:
+            seen.add(cell_id)

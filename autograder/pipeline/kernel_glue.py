@@ -13,6 +13,11 @@ from __future__ import annotations
 
 import signal
 
+# Kernel tracebacks carry terminal colour codes; CSV files, Markdown tables and messages must not: nbconvert's own filter.
+from nbconvert.filters.ansi import strip_ansi
+
+__all__ = ["CONTRACT", "describe_exit", "exit_signal", "kernel_exit_code", "strip_ansi"]
+
 INSTANCE_ATTRIBUTE = "<set in the class's code as self.<name>>"
 
 # (module, attribute path, parameters we pass or receive): checked by tests/test_kernel_glue.py
@@ -24,6 +29,7 @@ CONTRACT: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("nbclient.client", "NotebookClient.error_on_timeout", ()),
     ("nbclient.exceptions", "DeadKernelError", ()),
     ("nbclient.exceptions", "CellTimeoutError", ()),
+    ("nbconvert.filters.ansi", "strip_ansi", ("source",)),
     ("nbconvert.preprocessors", "ExecutePreprocessor.preprocess", ("nb", "resources", "km")),
     ("nbconvert.preprocessors", "ExecutePreprocessor.preprocess_cell", ("cell", "resources", "index")),
     ("nbgrader.preprocessors", "Execute.on_cell_executed", ()),

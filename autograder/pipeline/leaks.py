@@ -1,44 +1,45 @@
-"""Check that a student release holds no solution code and no hidden test."""
+"""Check that a student release holds no solution code, no hidden test and no mark scheme.
+
+The regions are the course's (:func:`.nbgrader_cells.delimiters`), so a course that
+changes nbgrader's delimiters is checked for its own.
+"""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import nbformat
 
-MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS", "BEGIN MARK SCHEME", "END MARK SCHEME")
-_REGION = re.compile(
-    r"^[ \t]*#*[ \t]*BEGIN (SOLUTION|HIDDEN TESTS|MARK SCHEME)[^\n]*\n(.*?)^[ \t]*#*[ \t]*END \1",
-    re.MULTILINE | re.DOTALL,
-)
+from .nbgrader_cells import Delimiters, delimiters, split_regions
+
 MIN_LINE = 12  # shorter lines ("return out", "pass") are too generic to count as a leak
 
 
 class LeakError(AssertionError):
-    pass
+    """The student release shows what only the source notebook may hold; the message lists each leak."""
 
 
-def secret_lines(source_nb) -> set[str]:
-    """Lines that occur only inside solution / hidden-test regions of the source notebook."""
+def secret_lines(source_nb, marks: Delimiters | None = None) -> set[str]:
+    """Lines that occur only inside solution / hidden-test / mark-scheme regions of the source notebook."""
+    pairs = (marks or delimiters()).pairs
     inside: set[str] = set()
     outside: set[str] = set()
     for cell in source_nb.cells:
-        text = cell.source
-        for match in _REGION.finditer(text):
-            inside.update(line.strip() for line in match.group(2).splitlines())
-        outside.update(line.strip() for line in _REGION.sub("", text).splitlines())
+        out, secret = split_regions(cell.source, pairs)
+        inside.update(line.strip() for line in secret)
+        outside.update(line.strip() for line in out)
     return {line for line in inside - outside if len(line) >= MIN_LINE}
 
 
-def find_leaks(source_path: Path, release_path: Path) -> list[str]:
+def find_leaks(source_path: Path, release_path: Path, marks: Delimiters | None = None) -> list[str]:
     """Human-readable leaks of ``source_path``'s secrets into ``release_path`` (empty when clean)."""
+    marks = marks or delimiters()
     source = nbformat.read(source_path, as_version=4)
     release = nbformat.read(release_path, as_version=4)
-    secrets = secret_lines(source)
+    secrets = secret_lines(source, marks)
     leaks = []
     for index, cell in enumerate(release.cells):
-        for marker in MARKERS:
+        for marker in marks.markers:
             if marker in cell.source:
                 leaks.append(f"{release_path.name} cell {index}: marker '{marker}' left in the release")
         for line in cell.source.splitlines():
@@ -49,14 +50,17 @@ def find_leaks(source_path: Path, release_path: Path) -> list[str]:
     return leaks
 
 
-def verify_release(source_dir: Path, release_dir: Path) -> None:
+def verify_release(source_dir: Path, release_dir: Path, marks: Delimiters | None = None) -> None:
     """Raise :class:`LeakError` listing every leak across an assignment's notebooks."""
+    marks = marks or delimiters(source_dir.parent.parent)  # source_notebooks/<id>/ of the course being released
     leaks = []
     for source_path in sorted(source_dir.glob("*.ipynb")):
         release_path = release_dir / source_path.name
         if not release_path.exists():
             leaks.append(f"{release_path} is missing from the release")
             continue
-        leaks += find_leaks(source_path, release_path)
+        leaks += find_leaks(source_path, release_path, marks)
     if leaks:
-        raise LeakError("The student release is not clean:\n  " + "\n  ".join(leaks))
+        raise LeakError(
+            "The student release is not clean (fix the source notebook's delimiters or cell metadata, then release again):\n  " + "\n  ".join(leaks)
+        )

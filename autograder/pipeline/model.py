@@ -10,9 +10,13 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from ..training import AuditVerdict
 from ..training import Outcome as TrainingOutcome
+
+if TYPE_CHECKING:  # the class lives beside the kernel launcher it configures; results and reports do not need it
+    from .sandbox import SandboxSettings
 
 
 class Status(StrEnum):
@@ -168,7 +172,7 @@ class GradingTask:
     source: str  # the instructor's source notebook, as JSON text
     gradebook: bytes  # an empty gradebook with only this assignment registered
     course_root: str
-    settings: dict  # SandboxSettings.to_dict()
+    sandbox: SandboxSettings
     integrity: bool = True
     static_scan: bool = True
     show_hidden_tests: bool = False

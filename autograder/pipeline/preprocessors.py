@@ -7,12 +7,13 @@ import time
 from dataclasses import asdict
 
 from nbformat.v4 import new_code_cell, new_output
-from nbgrader import utils as nbutils
 from nbgrader.preprocessors import Execute
-from traitlets import Bool, Integer, List, Unicode
+from traitlets import Bool, Instance, List, Unicode
 
 from .kernel_glue import describe_exit, exit_signal, kernel_exit_code
 from .model import CellEvent, EventKind
+from .nbgrader_cells import grade_id, is_grade
+from .sandbox import SandboxedKernelManager, SandboxSettings
 
 EVENTS_KEY = "dlcourse_events"  # notebook metadata: what SandboxExecute saw, for the worker
 
@@ -75,6 +76,8 @@ def with_progress(owner: type, trait: str) -> list:
 class SandboxExecute(ProgressExecute):
     """``ProgressExecute`` for untrusted notebooks: sandboxed kernel, guarded test cells, bounded time and output.
 
+    The limits below are the fields of one :class:`.sandbox.SandboxSettings` (the ``settings`` trait).
+
     * the kernel comes from :class:`.sandbox.SandboxedKernelManager` (configure it there);
     * each test cell gets the read-only cells' imports prepended and a nonce
       printed at its end (:mod:`.integrity`); a test cell whose nonce does not
@@ -82,7 +85,7 @@ class SandboxExecute(ProgressExecute):
       since the snapshot taken before the first cell, gets an ``IntegrityError``
       output (so nbgrader gives it 0) and the guard lines are removed again;
     * the whole notebook has ``notebook_timeout`` seconds: each cell's timeout
-      is the smaller of ``timeout`` and what is left; cells after the budget is
+      is the smaller of ``cell_timeout`` and what is left; cells after the budget is
       spent, or after the kernel died, get an error output instead of running;
     * a cell's output beyond ``max_output_chars`` is dropped with a note;
     * figures are rendered inline as in Jupyter (PNG at ``figure_dpi``); a figure
@@ -97,17 +100,13 @@ class SandboxExecute(ProgressExecute):
     which is what the worker reads to decide a status: no output text is parsed.
     """
 
-    notebook_timeout = Integer(3600, help="Seconds for the whole notebook").tag(config=True)
-    max_output_chars = Integer(200_000, help="Output kept per cell").tag(config=True)
-    figure_dpi = Integer(72, help="Resolution of inline figures (0: the kernel's own default)").tag(config=True)
-    max_figure_kb = Integer(1024, help="Largest figure kept (KB as stored in the notebook)").tag(config=True)
-    max_notebook_figures_kb = Integer(5120, help="Figures kept per notebook (KB as stored in the notebook)").tag(config=True)
+    settings = Instance(SandboxSettings, args=(), help="Time, output and figure limits (SandboxSettings: its defaults are the defaults)").tag(
+        config=True
+    )
     guard_imports = List(Unicode(), help="Import statements prepended to every test cell").tag(config=True)
     integrity = Bool(True, help="Guard test cells and probe the kernel's integrity").tag(config=True)
 
     def __init__(self, *args, **kwargs):
-        from .sandbox import SandboxedKernelManager
-
         kwargs["kernel_manager_class"] = SandboxedKernelManager
         super().__init__(*args, **kwargs)
 
@@ -116,16 +115,16 @@ class SandboxExecute(ProgressExecute):
         from . import integrity
 
         self._nonce = integrity.new_nonce()
-        self._deadline = time.monotonic() + self.notebook_timeout
+        self._deadline = time.monotonic() + self.settings.notebook_timeout
         self._dead: str | None = None
         self._snapshot: dict | None = None
         self._snapshot_taken = False
-        self._cell_timeout = self.timeout
+        self._cell_timeout = self.timeout = self.settings.cell_timeout
         self._events: list[CellEvent] = []
         self._figure_note = None
         self._figures_omitted: list[tuple[str, str]] = []
-        if self.figure_dpi > 0:
-            arg = "--InlineBackend.print_figure_kwargs=" + repr({"bbox_inches": "tight", "dpi": self.figure_dpi})
+        if self.settings.figure_dpi > 0:
+            arg = "--InlineBackend.print_figure_kwargs=" + repr({"bbox_inches": "tight", "dpi": self.settings.figure_dpi})
             if arg not in self.extra_arguments:
                 self.extra_arguments = [*self.extra_arguments, arg]
         nb.metadata.pop(EVENTS_KEY, None)  # whatever a submission brings is not ours
@@ -135,8 +134,7 @@ class SandboxExecute(ProgressExecute):
 
     def _event(self, kind: EventKind, index: int, detail: str = "") -> None:
         cell = self.nb.cells[index] if 0 <= index < len(self.nb.cells) else None
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id") if cell is not None else None
-        self._events.append(CellEvent(kind, grade_id or f"#{index + 1}", detail))
+        self._events.append(CellEvent(kind, (grade_id(cell) if cell is not None else None) or f"#{index + 1}", detail))
 
     def _fail(self, cell, index: int, kind: EventKind, ename: str, evalue: str) -> None:
         cell.outputs.append(new_output("error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"]))
@@ -152,17 +150,19 @@ class SandboxExecute(ProgressExecute):
             return None
         out = super().output(outs, msg, display_id, cell_index)
         size = sum(_text_size(o) for o in outs)
-        if size > self.max_output_chars:
+        if size > self.settings.max_output_chars:
             self._dropping = True
-            self._event(EventKind.OUTPUT_TRUNCATED, cell_index, f"more than {self.max_output_chars} characters")
-            while outs and sum(_text_size(o) for o in outs) > self.max_output_chars:
+            self._event(EventKind.OUTPUT_TRUNCATED, cell_index, f"more than {self.settings.max_output_chars} characters")
+            while outs and sum(_text_size(o) for o in outs) > self.settings.max_output_chars:
                 last = outs[-1]
                 if last.get("output_type") == "stream" and len(last.text) > 1000:
-                    last.text = last.text[: max(0, len(last.text) - (size - self.max_output_chars))]
+                    last.text = last.text[: max(0, len(last.text) - (size - self.settings.max_output_chars))]
                     break
                 outs.pop()
             outs.append(
-                new_output("stream", name="stdout", text=f"\n[output truncated by the grader: more than {self.max_output_chars} characters]\n")
+                new_output(
+                    "stream", name="stdout", text=f"\n[output truncated by the grader: more than {self.settings.max_output_chars} characters]\n"
+                )
             )
         return out
 
@@ -172,12 +172,12 @@ class SandboxExecute(ProgressExecute):
         ``outs``: the current cell's outputs (left out of the count when a clear is pending);
         ``replacing``: the bytes of the figure it takes the place of (a display update).
         """
-        cap = self.max_figure_kb * 1024
+        cap = self.settings.max_figure_kb * 1024
         if nbytes > cap:
             return f"{_human(nbytes)} over the {_human(cap)} per-figure cap", f"over the {_human(cap)} per-figure cap"
         pending_clear = outs if getattr(self, "clear_before_next_output", False) else None
         kept = sum(_figure_bytes(o) for cell in self.nb.cells if cell.get("outputs") is not pending_clear for o in cell.get("outputs", []))
-        cap = self.max_notebook_figures_kb * 1024
+        cap = self.settings.max_notebook_figures_kb * 1024
         if kept - replacing + nbytes > cap:
             return f"the notebook's figures reached the {_human(cap)} per-notebook cap", f"the notebook's figures reached the {_human(cap)} cap"
         return None
@@ -273,13 +273,13 @@ class SandboxExecute(ProgressExecute):
         if self.integrity and not self._snapshot_taken:  # the kernel is up; no student cell has run yet
             self._snapshot_taken = True
             self._snapshot = self._probe()
-        grade = nbutils.is_grade(cell)
+        grade = is_grade(cell)
         if self._dead:
             self._fail(cell, index, EventKind.NOT_RUN, "KernelDied", f"not run: the kernel died earlier ({self._dead})")
             return cell, self.resources
         remaining = self._deadline - time.monotonic()
         if remaining <= 0:
-            self._fail(cell, index, EventKind.NOT_RUN, "NotebookTimeout", f"not run: the notebook used up its {self.notebook_timeout} s")
+            self._fail(cell, index, EventKind.NOT_RUN, "NotebookTimeout", f"not run: the notebook used up its {self.settings.notebook_timeout} s")
             return cell, self.resources
         self.timeout = max(1, int(min(self._cell_timeout or remaining, remaining)))
         original = cell.source
@@ -307,7 +307,11 @@ class SandboxExecute(ProgressExecute):
         timed_out = any(e.kind is EventKind.CELL_TIMED_OUT for e in self._events[events_before:])
         if timed_out and self._deadline - time.monotonic() <= 1:
             self._fail(
-                cell, index, EventKind.NOTEBOOK_TIMED_OUT, "NotebookTimeout", f"interrupted: the notebook used up its {self.notebook_timeout} s"
+                cell,
+                index,
+                EventKind.NOTEBOOK_TIMED_OUT,
+                "NotebookTimeout",
+                f"interrupted: the notebook used up its {self.settings.notebook_timeout} s",
             )
         if grade and self.integrity and not self._dead:
             nonce_back = integrity.take_nonce(cell, self._nonce)

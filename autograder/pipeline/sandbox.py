@@ -29,11 +29,11 @@ import os
 import shutil
 import subprocess
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
-from traitlets import Dict as DictTrait
+from traitlets import Instance
 
 from ..kit import kit_paths
 from ..validate import CELL_TIMEOUT  # one limit per cell for grading and a student's validate
@@ -51,9 +51,24 @@ _LIMITS_LAUNCHER = (
 )
 
 
-@dataclass
+MODES = ("auto", "bwrap", "limits")
+
+
+class SandboxSettingsError(ValueError):
+    """Settings that do not describe a sandbox (a mode that does not exist, a key :class:`SandboxSettings` does not have)."""
+
+
+class SandboxUnavailable(RuntimeError):
+    """``--sandbox bwrap`` was asked for where bubblewrap cannot run."""
+
+
+@dataclass(frozen=True)
 class SandboxSettings:
-    """Everything a worker needs to sandbox one kernel (plain data: it travels to Dask workers)."""
+    """Everything a worker needs to sandbox one kernel, and the one place their defaults are written.
+
+    Frozen plain data: it travels to worker processes and Dask workers as it is (pickled),
+    and the CLI's options and Gradescope's settings file take their defaults from its fields.
+    """
 
     mode: str = "auto"  # "auto" (bwrap if it works), "bwrap" (required), "limits" (no bwrap)
     memory_mb: int = 4096  # RLIMIT_DATA; 0 = no limit
@@ -69,8 +84,22 @@ class SandboxSettings:
     max_notebook_figures_kb: int = 5120  # all the figures of one notebook
     threads: int = 0  # math-library threads per kernel (TensorFlow, OpenMP, BLAS); 0 = their default (every core)
 
+    def __post_init__(self):
+        if self.mode not in MODES:
+            raise SandboxSettingsError(f"sandbox mode {self.mode!r} does not exist: use one of {', '.join(MODES)}")
+
     def to_dict(self) -> dict:
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict, where: str = "the sandbox settings") -> SandboxSettings:
+        """The settings ``data`` (as :meth:`to_dict` wrote them) holds; a key this class does not know is refused, not ignored."""
+        unknown = sorted(set(data) - {f.name for f in fields(cls)})
+        if unknown:
+            raise SandboxSettingsError(
+                f"{where}: unknown sandbox setting(s) {', '.join(unknown)}; the known ones are {', '.join(f.name for f in fields(cls))}"
+            )
+        return cls(**data)
 
 
 @functools.lru_cache(maxsize=1)
@@ -101,7 +130,9 @@ def effective_mode(settings: SandboxSettings) -> str:
     if problem is None:
         return "bwrap"
     if settings.mode == "bwrap":
-        raise RuntimeError(f"--sandbox bwrap was asked for, but {problem}")
+        raise SandboxUnavailable(
+            f"--sandbox bwrap was asked for, but {problem}. Make bubblewrap work here, or grade with --sandbox auto (it falls back to limits) or limits"
+        )
     return "limits"
 
 
@@ -206,17 +237,26 @@ def prepare_workdir(workdir: Path) -> None:
         (workdir / sub).mkdir(parents=True, exist_ok=True)
 
 
+@dataclass(frozen=True)
+class KernelSandbox:
+    """Where one kernel runs: its private work folder, its :class:`SandboxSettings`, and the course it may read."""
+
+    workdir: str
+    settings: SandboxSettings
+    course_root: str | None = None
+
+
 class SandboxedKernelManager(AsyncKernelManager):
     """A kernel manager whose kernel runs under :func:`bwrap_command` (or the limits only).
 
-    Configured with ``SandboxedKernelManager.sandbox = {"workdir": ..., "settings": {...}, "course_root": ...}``.
+    Configured with ``SandboxedKernelManager.sandbox = KernelSandbox(...)``.
     """
 
-    sandbox = DictTrait(config=True, help="workdir, settings (SandboxSettings as a dict), course_root")
+    sandbox = Instance(KernelSandbox, config=True, help="The kernel's work folder, sandbox settings and course root")
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        workdir = Path(self.sandbox["workdir"])
+        workdir = Path(self.sandbox.workdir)
         prepare_workdir(workdir)
         self.transport = "ipc"  # no TCP: the sandbox has no network, not even the host's loopback
         self.ip = str(workdir / "runtime" / "kernel-ipc")
@@ -228,17 +268,16 @@ class SandboxedKernelManager(AsyncKernelManager):
         cmd = super().format_kernel_cmd(extra_arguments)
         if cmd and cmd[0] in ("python", "python3", os.path.basename(sys.executable)):
             cmd[0] = sys.executable
-        settings = SandboxSettings(**self.sandbox.get("settings", {}))
-        workdir = Path(self.sandbox["workdir"])
+        settings = self.sandbox.settings
         cmd = limits_prefix(settings) + cmd
         if effective_mode(settings) == "bwrap":
-            root = self.sandbox.get("course_root")
-            cmd = bwrap_command(cmd, workdir, settings, Path(root) if root else None)
+            root = self.sandbox.course_root
+            cmd = bwrap_command(cmd, Path(self.sandbox.workdir), settings, Path(root) if root else None)
         return cmd
 
     async def start_kernel(self, **kw):
-        settings = SandboxSettings(**self.sandbox.get("settings", {}))
-        workdir = Path(self.sandbox["workdir"])
+        settings = self.sandbox.settings
+        workdir = Path(self.sandbox.workdir)
         env = dict(kw.get("env") or os.environ)
         env.update(sandbox_environment(workdir) if effective_mode(settings) == "limits" else {})
         if settings.threads:

@@ -21,7 +21,8 @@ from pathlib import Path
 import nbformat
 import yaml
 
-from .leaks import MARKERS, MIN_LINE, secret_lines
+from .leaks import MIN_LINE, secret_lines
+from .nbgrader_cells import delimiters
 
 ARCHIVE_SUFFIXES = (".whl", ".zip")
 # Lines of the kit's own code that an answer key or a mutation case happens to share: the centred
@@ -48,6 +49,7 @@ class CourseSecrets:
     planted: set[str] = field(default_factory=set)  # lines of the example class's edits, stripped
     mutations: set[str] = field(default_factory=set)  # lines of the mutation suite's cases (correct answers and mistakes)
     answer_keys: dict[str, str] = field(default_factory=dict)  # SHA-256 of each answer-key notebook -> its path
+    markers: tuple[str, ...] = field(default_factory=lambda: delimiters().markers)  # the course's nbgrader region delimiters
 
 
 def example_class_files(root: Path) -> list[Path]:
@@ -89,12 +91,13 @@ def _notebook_lines(paths: Iterable[Path]) -> set[str]:
 
 
 def course_secrets(root: Path) -> CourseSecrets:
-    secrets = CourseSecrets()
+    marks = delimiters(root)
+    secrets = CourseSecrets(markers=marks.markers)
     # A line the student release shows anywhere (one notebook's answer may be another's given code,
     # an edit may keep a signature) gives nothing away.
     public = _notebook_lines(sorted((root / "assignments").glob("*/*.ipynb"))) | SHARED_WITH_THE_KIT
     for path in sorted((root / "source_notebooks").glob("*/*.ipynb")):
-        secrets.lines |= secret_lines(nbformat.read(path, as_version=4)) - public
+        secrets.lines |= secret_lines(nbformat.read(path, as_version=4), marks) - public
     planted = set()
     for path in example_class_files(root):
         planted |= _edit_lines(json.loads(path.read_text()))
@@ -175,7 +178,7 @@ def scan_file(path: Path, secrets: CourseSecrets) -> list[str]:
                 found.append(f"{label}: a planted edit of the example class {line[:80]!r}")
             elif line in secrets.mutations:
                 found.append(f"{label}: a case of the mutation suite {line[:80]!r}")
-            elif any(marker in line for marker in MARKERS) and label.endswith(".ipynb"):
+            elif any(marker in line for marker in secrets.markers) and label.endswith(".ipynb"):
                 found.append(f"{label}: nbgrader region marker {line[:80]!r}")
     return found
 

@@ -31,9 +31,8 @@ import ast
 import importlib
 import sys
 
-from nbgrader import utils as nbutils
-
 from .model import Finding, Severity
+from .nbgrader_cells import Delimiters, grade_id, is_locked, is_test_cell, strip_hidden
 
 # Modules whose functions the tests, the checks or the grader's probes call: changing them changes a verdict.
 GRADED_MODULES = frozenset({"numpy", "builtins", "sys", "math", "autograder", "IPython", "tensorflow", "keras", "threading", "nbgrader"})
@@ -52,20 +51,21 @@ MUTATING_METHODS = {"update", "pop", "popitem", "clear", "setdefault", "__setite
 REVIEW_CALLS = {"exec": "uses exec", "eval": "uses eval", "compile": "uses compile", "__import__": "calls __import__"}
 
 
-def without_magics(source: str) -> str:
+def python_source(source: str) -> str:
+    """A code cell's source as plain Python: IPython-only lines (``%magic``, ``!shell``) blanked, so line numbers still match the cell."""
     return "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines())
 
 
 def parse(source: str) -> ast.Module | None:
     try:
-        return ast.parse(without_magics(source))
+        return ast.parse(python_source(source))
     except SyntaxError:
         return None
 
 
 def is_student_cell(cell) -> bool:
-    meta = cell.get("metadata", {}).get("nbgrader", {})
-    return cell.cell_type == "code" and not (meta.get("locked") or meta.get("grade"))
+    """A code cell the student may edit (nbgrader restores the locked ones from the source)."""
+    return cell.cell_type == "code" and not is_locked(cell)
 
 
 def imported_names(trees) -> dict[str, str]:
@@ -87,7 +87,7 @@ def names_used_by_tests(source_nb, protected: dict[str, str]) -> set[str]:
     """Names the test cells use that a read-only cell imports (``check_close``, ``np``, ...)."""
     used = set()
     for cell in source_nb.cells:
-        if nbutils.is_grade(cell) and cell.cell_type == "code":
+        if is_test_cell(cell):
             tree = parse(cell.source)
             used |= {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} if tree else set()
     return used & set(protected)
@@ -250,16 +250,13 @@ class _Scanner(ast.NodeVisitor):
             self.add(node, "touches __builtins__", Severity.REVIEW)
 
 
-def protected_imports(source_nb) -> tuple[list[str], dict[str, str]]:
+def protected_imports(source_nb, marks: Delimiters | None = None) -> tuple[list[str], dict[str, str]]:
     """The import statements of the read-only cells, and the names they bind -> module."""
-    from .integrity import strip_hidden
-
     statements, names = [], {}
     for cell in source_nb.cells:
-        meta = cell.get("metadata", {}).get("nbgrader", {})
-        if cell.cell_type != "code" or not (meta.get("locked") or meta.get("grade")) or meta.get("solution"):
+        if cell.cell_type != "code" or not is_locked(cell):
             continue
-        tree = parse(strip_hidden(cell.source))
+        tree = parse(strip_hidden(cell.source, marks))
         for node in tree.body if tree else []:
             if isinstance(node, (ast.Import, ast.ImportFrom)) and not (isinstance(node, ast.ImportFrom) and node.level):
                 statements.append(ast.unparse(node))
@@ -270,9 +267,9 @@ def protected_imports(source_nb) -> tuple[list[str], dict[str, str]]:
     return list(dict.fromkeys(statements)), names
 
 
-def scan(submitted_nb, source_nb) -> list[Finding]:
+def scan(submitted_nb, source_nb, marks: Delimiters | None = None) -> list[Finding]:
     """Findings in the cells the student could edit, each naming the cell, the line and the code."""
-    _, protected = protected_imports(source_nb)
+    _, protected = protected_imports(source_nb, marks)
     test_names = names_used_by_tests(source_nb, protected)
     student = [(i, c) for i, c in enumerate(submitted_nb.cells) if is_student_cell(c)]
     trees = {i: parse(c.source) for i, c in student}
@@ -284,8 +281,8 @@ def scan(submitted_nb, source_nb) -> list[Finding]:
             continue
         scanner = _Scanner(modules, test_names, protected)
         scanner.visit(trees[i])
-        label = cell.metadata.get("nbgrader", {}).get("grade_id") or f"#{i + 1}"
-        lines = without_magics(cell.source).splitlines()
+        label = grade_id(cell) or f"#{i + 1}"
+        lines = python_source(cell.source).splitlines()
         for node, what, severity in scanner.found:
             line = getattr(node, "lineno", 1)
             snippet = lines[line - 1].strip()[:80] if 0 < line <= len(lines) else ""
