@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .course import assignment_ids, find_course_root
+from .pipeline.nbgrader_cells import grade_id
 
 SPEC_FILE = "assignment.toml"
 EXAMPLE_CLASS_FILE = "example_class.json"
@@ -104,7 +105,8 @@ def _parts(folder: Path) -> list[Path]:
 def notebook_points(path: Path) -> int:
     """The points of a notebook's graded cells and tasks, as nbgrader counts them."""
     import nbformat
-    from nbgrader.utils import is_grade, is_task
+
+    from .pipeline.nbgrader_cells import is_grade, is_task
 
     cells = nbformat.read(path, as_version=4).cells
     return int(sum(c.metadata["nbgrader"].get("points", 0) for c in cells if is_grade(c) or is_task(c)))
@@ -124,7 +126,7 @@ def _check_against_notebook(assignment: Assignment, where: Path) -> None:
         raise AssignmentFolderError(f"{where}: points = {assignment.points}, but {assignment.notebook.name}'s graded cells add up to {counted}")
     import nbformat
 
-    grade_ids = {c.metadata.get("nbgrader", {}).get("grade_id") for c in nbformat.read(assignment.notebook, as_version=4).cells}
+    grade_ids = {grade_id(c) for c in nbformat.read(assignment.notebook, as_version=4).cells}
     stray = sorted(set(assignment.margins) - grade_ids)
     if stray:
         raise AssignmentFolderError(f"{where}: [margins] names cells the notebook does not have: {', '.join(stray)}")

@@ -178,6 +178,6 @@ def test_a_new_assignment_folder_is_picked_up_by_every_command(tiny_course, tmp_
     with zipfile.ZipFile(tmp_path / "ag.zip") as bundle:
         settings = json.loads(bundle.read("gradescope.json"))
         names = bundle.namelist()
-    assert (settings["timeout_minutes"], settings["memory_mb"]) == (7, 1536)  # from the folder's assignment.toml
+    assert (settings["timeout_minutes"], settings["sandbox"]["memory_mb"]) == (7, 1536)  # from the folder's assignment.toml
     assert f"course/source_notebooks/{TINY}/{TINY}.ipynb" in names and not any(n.endswith(INSTRUCTOR_FILES) for n in names)
     assert not any("datasets/fashion_mnist" in n for n in names)  # 07 loads no data set

@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from ..pipeline.examples import ExampleStudent, build_submission, example_students
+from ..pipeline.nbgrader_cells import is_grade, is_solution
 
 
 @dataclass
@@ -117,13 +118,7 @@ def _auto_points(root: Path, assignment: str) -> float:
     import nbformat
 
     nb = nbformat.read(next((root / "source_notebooks" / assignment).glob("*.ipynb")), as_version=4)
-    return float(
-        sum(
-            c.metadata.get("nbgrader", {}).get("points", 0)
-            for c in nb.cells
-            if c.metadata.get("nbgrader", {}).get("grade") and not c.metadata["nbgrader"].get("solution")
-        )
-    )
+    return float(sum(c.metadata["nbgrader"].get("points", 0) for c in nb.cells if is_grade(c) and not is_solution(c)))
 
 
 def measure(root: Path, assignment: str, count: int, workers: list[int], nbgrader: bool = True, on_progress=lambda label: None) -> dict:

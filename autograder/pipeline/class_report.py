@@ -19,6 +19,7 @@ from pathlib import Path
 
 from ..checks.diagnoses import Diagnosis
 from .intake import Submission
+from .nbgrader_cells import grade_id
 
 CSV_COLUMNS = ["assignment", "test", "section", "diagnosis", "name", "count", "share", "students", "example"]
 _NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
@@ -68,9 +69,8 @@ def heading_above_each_cell(nb) -> dict[str, str]:
                 match = _HEADING.match(line)
                 if match:
                     current = match.group(0).lstrip("#").strip()
-        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-        if grade_id:
-            sections[grade_id] = current
+        if grade_id(cell):
+            sections[grade_id(cell)] = current
     return sections
 
 

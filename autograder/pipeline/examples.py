@@ -23,6 +23,7 @@ from pathlib import Path
 import nbformat
 
 from ..registry import get_assignment
+from .nbgrader_cells import grade_id, is_solution
 
 
 @dataclass
@@ -44,7 +45,7 @@ def example_students(assignment: str, root: Path | None = None) -> list[ExampleS
 
 def apply_edits(nb, edits: list[dict], label: str):
     for edit in edits:
-        cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == edit["grade_id"]]
+        cells = [c for c in nb.cells if grade_id(c) == edit["grade_id"]]
         if len(cells) != 1:
             raise ValueError(f"{label}: no single cell with grade_id {edit['grade_id']!r}")
         count = cells[0].source.count(edit["old"])
@@ -70,22 +71,15 @@ def answered_release(root: Path, assignment: str, unanswered: list[str] = ()):
     student who ran out of time (its later cells then fail fast instead of training).
     """
     release = _notebook(root, "assignments", assignment)
-    answers = {
-        c.metadata["nbgrader"]["grade_id"]: c.source
-        for c in _notebook(root, "solutions", assignment).cells
-        if c.get("metadata", {}).get("nbgrader", {}).get("solution")
-    }
+    answers = {grade_id(c): c.source for c in _notebook(root, "solutions", assignment).cells if is_solution(c)}
     unknown = sorted(set(unanswered) - set(answers))
     if unknown:
         raise ValueError(f"{assignment}: no answer cell with grade_id {', '.join(map(repr, unknown))}; update the example")
     for cell in release.cells:
-        meta = cell.get("metadata", {}).get("nbgrader", {})
-        if meta.get("solution") and meta.get("grade_id") not in unanswered:
-            if meta.get("grade_id") not in answers:
-                raise ValueError(
-                    f"{assignment}: the answer key has no cell {meta.get('grade_id')!r}; run `dlcourse release` and `dlcourse solve` again"
-                )
-            cell.source = answers[meta["grade_id"]]
+        if is_solution(cell) and grade_id(cell) not in unanswered:
+            if grade_id(cell) not in answers:
+                raise ValueError(f"{assignment}: the answer key has no cell {grade_id(cell)!r}; run `dlcourse release` and `dlcourse solve` again")
+            cell.source = answers[grade_id(cell)]
     return release
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import nbformat
 
+from .nbgrader_cells import grade_id
 from .similarity import AnswerCell
 
 SOLUTION_MARKER = re.compile(r"^\s*#+\s*(BEGIN|END) SOLUTION\s*$")
@@ -67,7 +68,7 @@ def _key_segments(key_source: str, names: set[str]) -> str:
 
 def _cells(path: Path) -> dict[str, str]:
     nb = nbformat.read(path, as_version=4)
-    return {c.metadata["nbgrader"]["grade_id"]: c.source for c in nb.cells if c.get("metadata", {}).get("nbgrader", {}).get("grade_id")}
+    return {grade_id(c): c.source for c in nb.cells if grade_id(c)}
 
 
 def honest_versions(root: Path, assignment: str) -> dict[str, list[Version]]:

@@ -20,6 +20,7 @@ import nbformat
 from . import handed_in_models
 from .intake import Submission
 from .model import Status
+from .nbgrader_cells import grade_id, is_solution
 from .similarity import MIN_SHARED, THRESHOLD, AnswerCell, Fingerprints, PairScore, fingerprint, score_class
 
 
@@ -33,15 +34,14 @@ def starter_cells(root: Path | None, assignment: str, notebook_id: str | None) -
     if path is None:
         return {}
     nb = nbformat.read(path, as_version=4)
-    return {c.metadata["nbgrader"]["grade_id"]: c.source for c in nb.cells if c.get("metadata", {}).get("nbgrader", {}).get("solution")}
+    return {grade_id(c): c.source for c in nb.cells if is_solution(c)}
 
 
 def answer_cells(nb, starter: dict[str, str]) -> list[AnswerCell]:
     cells = []
     for cell in nb.cells:
-        meta = cell.get("metadata", {}).get("nbgrader", {})
-        if meta.get("solution") and cell.get("cell_type") == "code" and meta.get("grade_id"):
-            cells.append(AnswerCell(meta["grade_id"], cell.source, starter.get(meta["grade_id"], "")))
+        if is_solution(cell) and cell.get("cell_type") == "code" and grade_id(cell):
+            cells.append(AnswerCell(grade_id(cell), cell.source, starter.get(grade_id(cell), "")))
     return cells
 
 
@@ -112,7 +112,7 @@ def _passages(sub: Submission, prints: Fingerprints, shared: frozenset[int]) -> 
 
 
 def _cell_sources(sub: Submission) -> dict[str, str]:
-    return {c.metadata["nbgrader"]["grade_id"]: c.source for c in sub.nb.cells if c.get("metadata", {}).get("nbgrader", {}).get("solution")}
+    return {grade_id(c): c.source for c in sub.nb.cells if is_solution(c)}
 
 
 def _excerpt(source: str, marked: set[int]) -> str:
