@@ -21,10 +21,12 @@ CELLS = {
     "test_batchnorm_train": Drawn(100, why_fewer="a draw costs about 20 ms (two keras.layers.BatchNormalization built and called)"),
     "test_batchnorm_inference": Drawn(200, why_fewer="a draw costs about 7 ms (a keras.layers.BatchNormalization built and called)"),
     "test_batchnorm_backward": Drawn(60, why_fewer="a draw costs about 40 ms (four Keras layers differentiated by a tape)"),
+    "test_layernorm": Drawn(60, why_fewer="a draw costs about 35 ms (five Keras layers built and differentiated by a tape)"),
     "test_mlp_architecture": Excused(
         "no random input: architectures written in the cell, and generalization_gap of a hand-made model on literal inputs, "
         "whose expected values are exact"
     ),
+    "test_l1_penalty": Drawn(500, why_fewer="a draw costs about 4 ms (three Keras regularizers differentiated by a tape)"),
     # the plain model's weights come from Keras's initializer, which the cell does not seed: each draw gets others too
     "test_mc_dropout": Drawn(
         2,
