@@ -37,10 +37,11 @@ from pathlib import Path
 import numpy as np
 
 from .course import find_course_root
+from .pipeline import nbgrader_cells
+from .pipeline.static_scan import python_source
 from .registry import HIDDEN_DRAWS_FILE
-from .verdicts import Suite, _exec, _notebook_context, error_message, load_suite, python_source, setup_namespace
+from .verdicts import Suite, _exec, _notebook_context, error_message, load_suite, setup_namespace
 
-BEGIN = "### BEGIN HIDDEN TESTS"
 FULL = 1000  # draws per cell unless a declaration says why fewer
 PLAN_FILE = HIDDEN_DRAWS_FILE
 
@@ -96,27 +97,32 @@ def load_plan(assignment: str, root: Path | None = None) -> Plan:
     return Plan(assignment, dict(module.CELLS), None if setup is None else tuple(setup), path)
 
 
-def hidden_cells(suite: Suite) -> list[str]:
+def _begin(root: Path) -> str:
+    """The course's hidden-tests delimiter (nbgrader's ``BEGIN HIDDEN TESTS`` unless nbgrader_config.py says otherwise)."""
+    return nbgrader_cells.delimiters(root).begin_hidden_tests
+
+
+def hidden_cells(suite: Suite, begin: str) -> list[str]:
     """Grade ids of the cells with a hidden section, in notebook order."""
-    return [grade_id for grade_id, source in suite.cells.items() if BEGIN in source]
+    return [grade_id for grade_id, source in suite.cells.items() if begin in source]
 
 
-def split_cell(source: str) -> tuple[str, str]:
-    """(visible part, hidden section) of a test cell, each padded with blank lines to keep the cell's line numbers.
+def split_cell(source: str, begin: str) -> tuple[str, str]:
+    """(visible part, hidden section) of a test cell, the latter padded with blank lines to keep the cell's line numbers.
 
-    The hidden section runs from the BEGIN marker to the end of the cell (the END marker is a comment).
+    The hidden section runs from the line of ``begin`` to the end of the cell (the end delimiter is a comment).
     """
     lines = source.splitlines()
-    starts = [i for i, line in enumerate(lines) if line.strip() == BEGIN]
-    if len(starts) != 1 or lines[starts[0]] != BEGIN:
-        raise ValueError(f"expected one {BEGIN!r} line at the start of a line, found {len(starts)}")
+    starts = [i for i, line in enumerate(lines) if begin in line]
+    if len(starts) != 1 or lines[starts[0]][:1].isspace():  # an indented section cannot run on its own
+        raise ValueError(f"expected one {begin!r} line, not indented, found {len(starts)}")
     start = starts[0]
     return "\n".join(lines[:start]), "\n" * start + "\n".join(lines[start:])
 
 
 def problems(plan: Plan, suite: Suite) -> list[str]:
     """Why the plan does not cover the notebook's hidden cells (empty when it does)."""
-    hidden = hidden_cells(suite)
+    hidden = hidden_cells(suite, _begin(plan.path.parents[2]))
     found = [f"{cell}: a hidden test cell that {plan.path.name} neither draws nor excuses" for cell in hidden if cell not in plan.cells]
     for cell, entry in plan.cells.items():
         if cell not in hidden:
@@ -220,7 +226,7 @@ def run_draws(assignment: str, cell: str, draws: int | None = None, *, plant: st
     suite, base = _suite_and_base(assignment, plan.setup, root)
     draws = entry.draws if draws is None else draws
     label = f"{assignment}:{cell}"
-    visible, hidden = split_cell(suite.cells[cell])
+    visible, hidden = split_cell(suite.cells[cell], _begin(root))
     drawn = _compiled(hidden if entry.scope == "hidden" else suite.cells[cell], label)
     # One namespace for the context and every draw, as when the cell is re-run in the notebook: the
     # functions the key and the visible part define read the names the hidden section binds.

@@ -72,7 +72,7 @@ def test_a_seed_is_redrawn_per_draw_and_kept_within_one():
 
 def test_the_hidden_section_keeps_the_cells_line_numbers():
     source = "a = 1\nb = 2\n### BEGIN HIDDEN TESTS\nc = 3\n### END HIDDEN TESTS"
-    visible, hidden = split_cell(source)
+    visible, hidden = split_cell(source, "BEGIN HIDDEN TESTS")
     assert visible == "a = 1\nb = 2"
     assert hidden.splitlines()[3] == "c = 3"
 
