@@ -5,7 +5,7 @@ grading: a separate work folder and gradebook), so the two never disagree.
 """
 
 from autograder.pipeline.sandbox import CELL_TIMEOUT
-from autograder.registry import INSTRUCTOR_FILES
+from autograder.registry import NOT_RELEASED
 
 c = get_config()  # noqa: F821  (injected by traitlets)
 
@@ -31,5 +31,5 @@ c.LimitOutput.max_lines = 1000
 c.LimitOutput.max_traceback = 100
 
 # Each assignment folder also holds the instructor's files (its facts, example class, mutation
-# cases): nbgrader copies a folder's other files into the release unless told to leave them out.
-c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", *INSTRUCTOR_FILES]
+# cases, hidden-test draws): nbgrader copies a folder's other files into the release unless told to leave them out.
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", *NOT_RELEASED]

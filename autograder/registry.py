@@ -9,11 +9,13 @@ An assignment is its folder, as a PrairieLearn question is. Adding one is adding
 * ``example_class.json``: the example class (see :mod:`autograder.pipeline.examples`);
 * ``mutations.yaml``: correct alternatives and plausible mistakes of every graded function
   (see :mod:`autograder.verdicts`);
+* ``hidden_draws.py``: how often the tests run each hidden test cell on new draws of its inputs, or why
+  not (see :mod:`autograder.hidden_draws`); the tests require it, the commands do not read it;
 
 No other file lists assignment ids: commands and tests iterate :func:`assignments`. A folder missing a
 part, or whose ``assignment.toml`` disagrees with its notebook, raises :class:`AssignmentFolderError`
 naming what is wrong. None of these files but the notebook reaches students: ``nbgrader_config.py``
-tells nbgrader to leave :data:`INSTRUCTOR_FILES` out of the release.
+tells nbgrader to leave :data:`NOT_RELEASED` out of the release.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ SPEC_FILE = "assignment.toml"
 EXAMPLE_CLASS_FILE = "example_class.json"
 MUTATIONS_FILE = "mutations.yaml"
 INSTRUCTOR_FILES = (SPEC_FILE, EXAMPLE_CLASS_FILE, MUTATIONS_FILE)
+HIDDEN_DRAWS_FILE = "hidden_draws.py"  # read by the tests only, so a folder without one still loads
+NOT_RELEASED = (*INSTRUCTOR_FILES, HIDDEN_DRAWS_FILE)
 KNOWN_DATASETS = ("fashion_mnist", "mnist")
 
 

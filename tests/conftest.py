@@ -23,7 +23,7 @@ def pytest_report_header(config):
 
 
 # Modules whose every test runs notebook code that imports Keras (and with it TensorFlow).
-TENSORFLOW_MODULES = ["test_mutations.py", "test_hidden_draws_*.py"]
+TENSORFLOW_MODULES = ["test_mutations.py"]
 
 
 def pytest_collection_modifyitems(config, items):
