@@ -10,7 +10,7 @@ An assignment is its folder, as a PrairieLearn question is. Adding one is adding
 * ``mutations.yaml``: correct alternatives and plausible mistakes of every graded function
   (see :mod:`autograder.verdicts`);
 * ``hidden_draws.py``: how often the tests run each hidden test cell on new draws of its inputs, or why
-  not (see :mod:`autograder.hidden_draws`); the tests require it, the commands do not read it;
+  not (see :mod:`autograder.hidden_draws`).
 
 No other file lists assignment ids: commands and tests iterate :func:`assignments`. A folder missing a
 part, or whose ``assignment.toml`` disagrees with its notebook, raises :class:`AssignmentFolderError`
@@ -32,9 +32,9 @@ from .pipeline.nbgrader_cells import grade_id
 SPEC_FILE = "assignment.toml"
 EXAMPLE_CLASS_FILE = "example_class.json"
 MUTATIONS_FILE = "mutations.yaml"
-INSTRUCTOR_FILES = (SPEC_FILE, EXAMPLE_CLASS_FILE, MUTATIONS_FILE)
-HIDDEN_DRAWS_FILE = "hidden_draws.py"  # read by the tests only, so a folder without one still loads
-NOT_RELEASED = (*INSTRUCTOR_FILES, HIDDEN_DRAWS_FILE)
+HIDDEN_DRAWS_FILE = "hidden_draws.py"
+INSTRUCTOR_FILES = (SPEC_FILE, EXAMPLE_CLASS_FILE, MUTATIONS_FILE, HIDDEN_DRAWS_FILE)
+NOT_RELEASED = INSTRUCTOR_FILES  # nbgrader copies a source folder's other files into the release unless told not to
 KNOWN_DATASETS = ("fashion_mnist", "mnist")
 
 
@@ -95,6 +95,10 @@ class Assignment:
     @property
     def mutations(self) -> Path:
         return self.folder / MUTATIONS_FILE
+
+    @property
+    def hidden_draws(self) -> Path:
+        return self.folder / HIDDEN_DRAWS_FILE
 
     @property
     def trains(self) -> bool:

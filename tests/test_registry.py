@@ -77,11 +77,18 @@ def tiny_notebook():
     )
 
 
+TINY_DRAWS = """from autograder.hidden_draws import Excused
+
+CELLS = {"test_double": Excused("no random input: the hidden check doubles a fixed range")}
+"""
+
+
 def write_tiny_folder(folder: Path) -> Path:
     folder.mkdir(parents=True)
     nbformat.write(tiny_notebook(), folder / f"{folder.name}.ipynb")
     (folder / "assignment.toml").write_text(TINY_SPEC)
     (folder / "example_class.json").write_text(json.dumps(TINY_EXAMPLES, indent=1))
+    (folder / "hidden_draws.py").write_text(TINY_DRAWS)
     (folder / "mutations.yaml").write_text(yaml.safe_dump({**TINY_MUTATIONS, "assignment": folder.name}, sort_keys=False))
     return folder
 
@@ -179,5 +186,5 @@ def test_a_new_assignment_folder_is_picked_up_by_every_command(tiny_course, tmp_
         settings = json.loads(bundle.read("gradescope.json"))
         names = bundle.namelist()
     assert (settings["timeout_minutes"], settings["sandbox"]["memory_mb"]) == (7, 1536)  # from the folder's assignment.toml
-    assert f"course/source_notebooks/{TINY}/{TINY}.ipynb" in names and not any(n.endswith(INSTRUCTOR_FILES) for n in names)
+    assert [n for n in names if n.startswith("course/source_notebooks/")] == [f"course/source_notebooks/{TINY}/{TINY}.ipynb"]
     assert not any("datasets/fashion_mnist" in n for n in names)  # 07 loads no data set
