@@ -27,6 +27,8 @@ CELLS = {
     ),
     "test_newton_step": Drawn(),
     "test_irls_step": Drawn(),
+    "test_logit": Drawn(),
+    "test_odds_ratio": Drawn(),
     "test_tape_gradient": Drawn(),
     "test_softmax": Drawn(),
     "test_softmax_cross_entropy": Drawn(),
