@@ -10,7 +10,7 @@ TF     ?= cpu
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(TF)
 LOCK   := requirements.lock
-PYTEST_ARGS ?= --durations=15
+PYTEST_ARGS ?= --durations=30
 
 .PHONY: setup sandbox browser data demo test test-fast lint lock clean
 
