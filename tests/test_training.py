@@ -105,6 +105,33 @@ def test_the_fingerprint_ignores_layer_names_numbered_by_the_session():
     assert fingerprint(build(), fit_short, (X, Y)) == before
 
 
+def test_the_fingerprint_covers_a_train_step_written_in_the_notebook():
+    import keras
+
+    from autograder.training import fingerprint
+
+    class Clipped(keras.Model):
+        __module__ = "__main__"  # as if defined in a notebook cell
+
+        def train_step(self, data):
+            return super().train_step(data)
+
+    class Unclipped(keras.Model):
+        __module__ = "__main__"
+
+        def train_step(self, data):
+            return {}
+
+    def make(cls):
+        inputs = keras.Input((8,))
+        return cls(inputs, keras.layers.Dense(2, activation="softmax")(keras.layers.Dense(16, activation="relu")(inputs)))
+
+    clipped, unclipped, plain = (fingerprint(make(cls), fit_short, (X, Y)) for cls in (Clipped, Unclipped, keras.Model))
+    assert clipped["code"] != unclipped["code"] != plain["code"], "editing the notebook's train_step must train again"
+    assert clipped["architecture"] == unclipped["architecture"] == plain["architecture"]
+    assert plain["code"] == fingerprint(build(), fit_short, (X, Y))["code"], "Keras's own classes add nothing to the code's digest"
+
+
 @pytest.mark.parametrize(
     "change,words",
     [
