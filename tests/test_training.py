@@ -234,6 +234,20 @@ def test_an_honest_submission_passes_its_audit(in_a_folder, monkeypatch):
     assert log_lines(log)[0]["audit"]["verdict"] == run.audit["verdict"]
 
 
+def test_the_audit_evaluates_a_stateful_model_in_its_own_batch_size_from_a_zero_state():
+    import keras
+
+    from autograder.training import audit_metrics
+
+    inputs = keras.Input(batch_shape=(16, 5), dtype="int32")
+    hidden = keras.layers.LSTM(4, return_sequences=True, stateful=True)(keras.layers.Embedding(3, 2)(inputs))
+    model = keras.Model(inputs, keras.layers.Dense(3)(hidden))
+    model.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    x = np.random.default_rng(0).integers(0, 3, (100, 5)).astype("int32")
+    first, second = audit_metrics(model, (x, x)), audit_metrics(model, (x, x))
+    assert first == second and first["loss"] > 0, "96 examples in batches of 16, each evaluation from a zero state"
+
+
 def test_the_audit_flags_weights_trained_for_more_epochs_than_the_code_says(monkeypatch):
     model, _ = train(fit=fit_long)
     forge_record("tiny", model, fit_short)
