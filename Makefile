@@ -58,15 +58,19 @@ browser:
 	  echo "  (could not install them; the browser tests will skip outside CI)"; \
 	fi
 
-# Fashion-MNIST comes from Debian's dataset-fashion-mnist when we may install it
-# (root, apt available); otherwise `dlcourse data` looks in the other places.
+# Fashion-MNIST comes from Debian's dataset-fashion-mnist and 06's word list from Debian's wamerican
+# (/usr/share/dict/american-english) when we may install them (root, apt available), offline from
+# the package cache when it holds them; otherwise `dlcourse data` looks in the other places.
+DEBIAN_DATA := /usr/share/datasets/fashion-mnist:dataset-fashion-mnist /usr/share/dict/american-english:wamerican
 data: $(STAMP)
-	@if [ ! -d /usr/share/datasets/fashion-mnist ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	  echo "Installing Debian package dataset-fashion-mnist"; \
-	  apt-get install -y -qq dataset-fashion-mnist >/dev/null 2>&1 || \
-	  { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq dataset-fashion-mnist >/dev/null 2>&1; } || \
-	  echo "  (could not install it; looking elsewhere)"; \
-	fi
+	@for pair in $(DEBIAN_DATA); do path=$${pair%%:*}; package=$${pair##*:}; \
+	  if [ ! -e $$path ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "Installing Debian package $$package"; \
+	    apt-get install -y -qq $$package >/dev/null 2>&1 || \
+	    { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq $$package >/dev/null 2>&1; } || \
+	    echo "  (could not install it; looking elsewhere)"; \
+	  fi; \
+	done
 	$(BIN)/dlcourse data
 
 demo: setup

@@ -92,7 +92,10 @@ def data(
                 )
             continue
         where = copy_to_course_cache(found, root) if copy else found.directory
-        shapes = ", ".join(f"{k.split('-')[0]}-{k.split('-')[1]} {v.shape}" for k, v in found.arrays.items())
+        shapes = ", ".join(
+            f"{k} {len(v.splitlines())} lines" if isinstance(v, str) else f"{k.split('-')[0]}-{k.split('-')[1]} {v.shape}"
+            for k, v in found.arrays.items()
+        )
         typer.echo(f"✓ {dataset}: verified in {found.directory}" + (f", cached in {where}" if where != found.directory else "") + f" [{shapes}]")
     if missing:
         _fail(f"{len(missing)} data set(s) missing: {', '.join(missing)}")

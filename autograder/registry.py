@@ -35,7 +35,7 @@ MUTATIONS_FILE = "mutations.yaml"
 HIDDEN_DRAWS_FILE = "hidden_draws.py"
 INSTRUCTOR_FILES = (SPEC_FILE, EXAMPLE_CLASS_FILE, MUTATIONS_FILE, HIDDEN_DRAWS_FILE)
 NOT_RELEASED = INSTRUCTOR_FILES  # nbgrader copies a source folder's other files into the release unless told not to
-KNOWN_DATASETS = ("fashion_mnist", "mnist")
+KNOWN_DATASETS = ("fashion_mnist", "mnist", "words")
 
 
 class AssignmentFolderError(ValueError):

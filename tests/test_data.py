@@ -124,6 +124,59 @@ def test_offline_download_failure_is_reported(fake_course, monkeypatch):
         loaders.locate("toy")
 
 
+def text_course(fake_course, content: bytes):
+    """The fake course's manifest with a one-file text data set "words" whose only copy is in a system folder."""
+    course, tmp = fake_course
+    (tmp / "dict").mkdir()
+    (tmp / "dict" / "american-english").write_bytes(content)
+    manifest = json.loads((course / "datasets" / "manifest.json").read_text())
+    manifest["words"] = {
+        "title": "A word list",
+        "format": "text",
+        "keras_subdir": "words",
+        "download_url": "",
+        "system_dirs": [str(tmp / "dict")],
+        "install_hint": "sudo apt-get install wamerican",
+        "class_names": [],
+        "files": {"american-english": {"bytes": len(content), "sha256": idx.sha256(content)}},
+    }
+    (course / "datasets" / "manifest.json").write_text(json.dumps(manifest))
+    return course, tmp
+
+
+def test_text_data_set_is_verified_split_by_digest_and_cached(fake_course, monkeypatch):
+    words = ["cat", "cat's", "Paris", "dog", "naïve", "zebra", "dog", "a", "running", ""] + [f"w{'x' * i}" for i in range(40)]
+    course, tmp = text_course(fake_course, "\n".join(words).encode())
+    monkeypatch.setenv("DLCOURSE_OFFLINE", "0")  # no download is even tried: the set has no URL
+    found = loaders.locate("words")
+    assert found.directory == tmp / "dict" and isinstance(found.arrays["american-english"], str)
+    train, val = loaders.load_words()
+    kept = {"cat", "dog", "zebra", "a", "running"} | {f"w{'x' * i}" for i in range(40)}
+    assert set(train) | set(val) == kept and not set(train) & set(val) and len(train) + len(val) == len(kept)
+    assert train != sorted(train), "the words come in a fixed shuffled order, not alphabetical"
+    assert loaders.load_words() == (train, val), "the split and the order are fixed"
+    cached = loaders.copy_to_course_cache(found, course)
+    assert (cached / "american-english").read_bytes() == (tmp / "dict" / "american-english").read_bytes()
+
+
+def test_text_data_set_with_another_digest_is_refused(fake_course):
+    course, tmp = text_course(fake_course, b"cat\ndog\n")
+    (tmp / "dict" / "american-english").write_bytes(b"cat\ndig\n")
+    with pytest.raises(loaders.DataNotFoundError) as info:
+        loaders.load_words()
+    message = str(info.value)
+    assert "SHA-256" in message and "sudo apt-get install wamerican" in message and "put the file (american-english)" in message
+
+
+@pytest.mark.data
+def test_debian_word_list_gives_the_english_words():
+    train, val = loaders.load_words()
+    assert len(train) + len(val) == 63875  # entries of wamerican 2020.12.07-2 made of a-z only
+    assert 0.09 < len(val) / (len(train) + len(val)) < 0.11
+    assert all(loaders.WORD.fullmatch(w) for w in train + val) and len(set(train + val)) == len(train + val)
+    assert {"language", "model"} <= set(train + val)
+
+
 @pytest.mark.data
 def test_fashion_mnist_is_keras_shaped_and_verified():
     (x_train, y_train), (x_test, y_test) = loaders.load_fashion_mnist()

@@ -105,6 +105,33 @@ def test_the_fingerprint_ignores_layer_names_numbered_by_the_session():
     assert fingerprint(build(), fit_short, (X, Y)) == before
 
 
+def test_the_fingerprint_covers_a_train_step_written_in_the_notebook():
+    import keras
+
+    from autograder.training import fingerprint
+
+    class Clipped(keras.Model):
+        __module__ = "__main__"  # as if defined in a notebook cell
+
+        def train_step(self, data):
+            return super().train_step(data)
+
+    class Unclipped(keras.Model):
+        __module__ = "__main__"
+
+        def train_step(self, data):
+            return {}
+
+    def make(cls):
+        inputs = keras.Input((8,))
+        return cls(inputs, keras.layers.Dense(2, activation="softmax")(keras.layers.Dense(16, activation="relu")(inputs)))
+
+    clipped, unclipped, plain = (fingerprint(make(cls), fit_short, (X, Y)) for cls in (Clipped, Unclipped, keras.Model))
+    assert clipped["code"] != unclipped["code"] != plain["code"], "editing the notebook's train_step must train again"
+    assert clipped["architecture"] == unclipped["architecture"] == plain["architecture"]
+    assert plain["code"] == fingerprint(build(), fit_short, (X, Y))["code"], "Keras's own classes add nothing to the code's digest"
+
+
 @pytest.mark.parametrize(
     "change,words",
     [
@@ -205,6 +232,20 @@ def test_an_honest_submission_passes_its_audit(in_a_folder, monkeypatch):
     _, run = train()
     assert run.outcome == "audited" and run.audit["verdict"] in ("bit-equal", "within tolerance")
     assert log_lines(log)[0]["audit"]["verdict"] == run.audit["verdict"]
+
+
+def test_the_audit_evaluates_a_stateful_model_in_its_own_batch_size_from_a_zero_state():
+    import keras
+
+    from autograder.training import audit_metrics
+
+    inputs = keras.Input(batch_shape=(16, 5), dtype="int32")
+    hidden = keras.layers.LSTM(4, return_sequences=True, stateful=True)(keras.layers.Embedding(3, 2)(inputs))
+    model = keras.Model(inputs, keras.layers.Dense(3)(hidden))
+    model.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    x = np.random.default_rng(0).integers(0, 3, (100, 5)).astype("int32")
+    first, second = audit_metrics(model, (x, x)), audit_metrics(model, (x, x))
+    assert first == second and first["loss"] > 0, "96 examples in batches of 16, each evaluation from a zero state"
 
 
 def test_the_audit_flags_weights_trained_for_more_epochs_than_the_code_says(monkeypatch):

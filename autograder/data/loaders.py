@@ -1,14 +1,16 @@
-"""Verified loaders for the IDX image data sets (Fashion-MNIST, MNIST).
+"""Verified loaders for the course's data sets: the IDX image sets (Fashion-MNIST, MNIST) and a word list.
 
-Each loader walks a fixed list of places, takes the first folder whose four
-files all match the manifest's SHA-256 (computed on the *decompressed*
-content, so a recompressed copy still verifies), and otherwise fails with one
-error that names every place it looked and what it found there.
+Each loader walks a fixed list of places, takes the first folder whose files
+all match the manifest's SHA-256 (computed on the *decompressed* content, so a
+recompressed copy still verifies), and otherwise fails with one error that
+names every place it looked and what it found there.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +32,7 @@ class DataNotFoundError(FileNotFoundError):
 class Located:
     spec: DatasetSpec
     directory: Path
-    arrays: dict[str, np.ndarray]
+    arrays: dict[str, np.ndarray | str]  # IDX files as arrays, text files as one string
     attempts: list[tuple[str, str]] = field(default_factory=list)
 
 
@@ -79,8 +81,20 @@ def _find_file(directory: Path, name: str) -> Path | None:
     return None
 
 
-def read_verified(spec: DatasetSpec, directory: Path) -> dict[str, np.ndarray]:
-    """Arrays of every file in ``directory``, or :class:`_Rejected` saying what is wrong."""
+def _parse(spec: DatasetSpec, content: bytes, source: str) -> np.ndarray | str:
+    if spec.format == "text":
+        try:
+            return content.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise _Rejected(f"{source}: not UTF-8 text ({exc})") from exc
+    try:
+        return idx.parse(content, source)
+    except idx.IdxFormatError as exc:
+        raise _Rejected(str(exc)) from exc
+
+
+def read_verified(spec: DatasetSpec, directory: Path) -> dict[str, np.ndarray | str]:
+    """Contents of every file in ``directory`` (arrays, or strings for text), or :class:`_Rejected` saying what is wrong."""
     if not directory.is_dir():
         raise _Rejected("no such folder")
     missing = [f.name for f in spec.files if _find_file(directory, f.name) is None]
@@ -101,7 +115,7 @@ def read_verified(spec: DatasetSpec, directory: Path) -> dict[str, np.ndarray]:
                 f"{path.name}: SHA-256 of the decompressed content is {digest[:12]}…, expected {f.sha256[:12]}… "
                 "(corrupt or a different version: delete it)"
             )
-        arrays[f.name] = idx.parse(content, str(path))
+        arrays[f.name] = _parse(spec, content, str(path))
     return arrays
 
 
@@ -135,7 +149,9 @@ def locate(name: str, data_dir: str | os.PathLike | None = None, download: bool 
             attempts.append((f"{label}: {directory}", str(why)))
             continue
         return Located(spec, directory, arrays, attempts)
-    if download:
+    if download and not spec.download_url:
+        attempts.append(("download", "none: this data set comes from a system package or a copy"))
+    elif download:
         try:
             directory = _download(spec)
             arrays = read_verified(spec, directory)
@@ -149,10 +165,14 @@ def locate(name: str, data_dir: str | os.PathLike | None = None, download: bool 
     cache = root / "datasets" / spec.name if root else Path("datasets") / spec.name
     raise DataNotFoundError(
         f"Could not find a verified copy of the {spec.name} data set. Looked in:\n{places}\n"
-        f"To fix: {spec.install_hint}; or put the four files "
-        f"({', '.join(f.name + '.gz' for f in spec.files)}) in {cache} or in a folder named by "
+        f"To fix: {spec.install_hint}; or put the {_count(len(spec.files))} "
+        f"({', '.join(f.name + ('.gz' if spec.format == 'idx' else '') for f in spec.files)}) in {cache} or in a folder named by "
         "$DLCOURSE_DATA, then run `dlcourse data`."
     )
+
+
+def _count(n: int) -> str:
+    return "file" if n == 1 else f"{['two', 'three', 'four'][n - 2]} files" if n <= 4 else f"{n} files"
 
 
 def _splits(located: Located) -> tuple[Split, Split]:
@@ -181,6 +201,26 @@ def load_fashion_mnist(data_dir: str | os.PathLike | None = None, download: bool
 def load_mnist(data_dir: str | os.PathLike | None = None, download: bool | None = None) -> tuple[Split, Split]:
     """MNIST digits, with the same shapes and types as :func:`load_fashion_mnist`."""
     return _splits(locate("mnist", data_dir, download))
+
+
+WORD = re.compile(r"[a-z]+")
+
+
+def load_words(data_dir: str | os.PathLike | None = None, download: bool | None = None) -> tuple[list[str], list[str]]:
+    """The English words of Debian's word list (package ``wamerican``), split once and for all into training and validation.
+
+    Returns ``(train_words, val_words)``, two lists of strings: every entry of the list made only of the
+    lower-case letters a-z (proper nouns, possessives like ``cat's`` and accented words are left out),
+    each once. A word is in validation when the SHA-256 of its letters, read as a number, is divisible
+    by 10 (about a tenth of them), so the split never depends on a random generator or a library
+    version. Each list is in a fixed order that looks random (by that same digest), never alphabetical:
+    neighbouring words share no prefix a model could copy.
+    """
+    text = locate("words", data_dir, download).arrays["american-english"]
+    words = sorted({w for w in text.split("\n") if WORD.fullmatch(w)})
+    digests = {w: int(hashlib.sha256(w.encode()).hexdigest(), 16) for w in words}
+    ordered = sorted(words, key=digests.__getitem__)
+    return [w for w in ordered if digests[w] % 10], [w for w in ordered if digests[w] % 10 == 0]
 
 
 def class_names(name: str) -> tuple[str, ...]:

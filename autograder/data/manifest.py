@@ -28,6 +28,7 @@ class DatasetSpec:
     files: tuple[FileSpec, ...]
     required: bool = True  # an optional set (MNIST) only warns when it is missing
     used_by: str = ""
+    format: str = "idx"  # "idx" (arrays in the IDX format) or "text" (UTF-8 text, read as a string)
 
 
 # The student kit's wheel carries a copy of the manifest here: a student has no course checkout.
@@ -64,6 +65,7 @@ def load_manifest(root: Path | None = None) -> dict[str, DatasetSpec]:
             files=tuple(FileSpec(fname, f["bytes"], f["sha256"]) for fname, f in entry["files"].items()),
             required=entry.get("required", True),
             used_by=entry.get("used_by", ""),
+            format=entry.get("format", "idx"),
         )
         for name, entry in raw.items()
     }

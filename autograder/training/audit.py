@@ -47,13 +47,41 @@ class AuditTolerance:
 DEFAULT_TOLERANCE = AuditTolerance()
 
 
+def _fixed_batch_size(model) -> int | None:
+    """The batch size the model's input declares (a stateful RNN needs one), else ``None``."""
+    try:
+        size = model.inputs[0].shape[0]
+    except (AttributeError, IndexError, TypeError, ValueError):
+        return None
+    return int(size) if size else None
+
+
+def _reset_stateful(model) -> None:
+    """Zero the carried state of every stateful RNN layer, so that an evaluation starts where training started."""
+    from .fingerprint import _layers
+
+    for layer in _layers(model):
+        if getattr(layer, "stateful", False) and hasattr(layer, "reset_state"):
+            layer.reset_state()
+
+
 def audit_metrics(model, data) -> dict[str, float]:
-    """The compiled model's loss and metrics on the first :data:`AUDIT_EXAMPLES` examples of ``(x, y)``."""
+    """The compiled model's loss and metrics on the first :data:`AUDIT_EXAMPLES` examples of ``(x, y)``.
+
+    A model whose input has a fixed batch size (a stateful LSTM for truncated BPTT) is evaluated in batches of that
+    size, on a whole number of them, from a zero state.
+    """
     parts = data_parts(data)
     if len(parts) < 2 or not getattr(model, "compiled", False):
         return {}
-    x, y = parts[0][:AUDIT_EXAMPLES], parts[1][:AUDIT_EXAMPLES]
-    values = model.evaluate(x, y, batch_size=256, verbose=0, return_dict=True)
+    batch = _fixed_batch_size(model)
+    n = AUDIT_EXAMPLES if batch is None else max(min(AUDIT_EXAMPLES, len(parts[0])) // batch, 1) * batch
+    x, y = parts[0][:n], parts[1][:n]
+    _reset_stateful(model)
+    try:
+        values = model.evaluate(x, y, batch_size=batch or 256, verbose=0, return_dict=True)
+    finally:
+        _reset_stateful(model)
     return {k: float(v) for k, v in values.items()}
 
 

@@ -1,8 +1,9 @@
 """What decides a model's trained weights, as SHA-256 digests: the training code, the architecture, the data, the seed.
 
 The code's digest covers the training function's source and, by name, every notebook function,
-constant, array and Keras object (by its config, or the arguments it was made with) it uses, so
-a change to any of them after training is seen; layer names that Keras numbers by what else the
+constant, array and Keras object (by its config, or the arguments it was made with) it uses, and
+the methods of a model class written in the notebook (its own ``train_step``), so a change to any
+of them after training is seen; layer names that Keras numbers by what else the
 session built are left out of the architecture's.
 """
 
@@ -145,6 +146,18 @@ def training_code(train) -> str:
     return _function_text(train, set())
 
 
+def model_class_code(model) -> str:
+    """The methods of the model's class and its bases written in the notebook (a ``train_step`` of yours), else ``""``."""
+    texts = []
+    for klass in type(model).__mro__:
+        if not klass.__module__.startswith("__main__"):
+            continue
+        for name, member in sorted(vars(klass).items()):
+            if isinstance(member, types.FunctionType):
+                texts.append(f"{klass.__name__}.{name}: {_function_text(member, set())}")
+    return "\n".join(texts)
+
+
 def _seed() -> int:
     from ..runtime import run_seed
 
@@ -154,7 +167,7 @@ def _seed() -> int:
 def fingerprint(model, train, data) -> dict[str, str]:
     """The four things that decide the trained weights, each as a SHA-256: code, architecture, data and seed."""
     return {
-        "code": _sha(training_code(train)),
+        "code": _sha(training_code(train) + model_class_code(model)),  # the class part is empty for Keras's own models
         "architecture": _sha(json.dumps(architecture_summary(model), sort_keys=True, default=str)),
         "data": _sha("".join(array_digest(part) for part in data_parts(data))),
         "seed": str(_seed()),

@@ -31,4 +31,15 @@ CELLS = {
     "test_row_lstm": Excused(ARCHITECTURE),
     "test_cudnn": Excused("no random input: the hidden section reads the LSTM's settings (dropout, cuDNN compatibility)"),
     "test_row_accuracy": Excused(TRAINED),
+    "test_char_vocabulary": Excused("no random input: the hidden section encodes fixed words chosen for their letters"),
+    "test_ngram_baselines": Drawn(60, why_fewer="a draw costs about 85 ms (the loop reference counts 20,000 training ids)"),
+    "test_perplexity": Drawn(
+        500, why_fewer="a draw costs about 4 ms (Keras's cross-entropy on (3, 9, 27) logits); 500 keep Part F within the budget"
+    ),
+    "test_clip_by_global_norm": Drawn(80, why_fewer="a draw costs about 40 ms (tf.clip_by_global_norm on up to 40 tensors, five times)"),
+    "test_bptt_windows": Drawn(),
+    "test_char_lm_model": Excused(ARCHITECTURE),
+    "test_train_step": Drawn(4, why_fewer="a draw costs about 0.75 s (two small Keras LSTMs built, differentiated and stepped)"),
+    "test_char_lm_perplexity": Excused(TRAINED),
+    "test_sample_from_logits": Drawn(150, why_fewer="a draw costs about 22 ms (about 100,000 characters drawn)"),
 }
