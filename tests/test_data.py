@@ -118,6 +118,7 @@ def test_locate_uses_first_verified_place_and_caches(fake_course, monkeypatch):
     assert loaders.locate("toy").directory == cached == course / "datasets" / "toy"
 
 
+@pytest.mark.tensorflow  # the download goes through keras.utils.get_file
 def test_offline_download_failure_is_reported(fake_course, monkeypatch):
     monkeypatch.setenv("DLCOURSE_OFFLINE", "0")
     with pytest.raises(loaders.DataNotFoundError, match=r"download from http://127\.0\.0\.1:9/ -> failed"):
