@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -37,9 +38,10 @@ SHARED_WITH_THE_KIT = frozenset(
         "hs.append(h)",
         "return history",
         "x = np.asarray(x)",
-        "import functools",
     }
 )
+# An import names a library, not an answer: `import itertools` in a mutation case and in the kit is no leak.
+_IMPORT = re.compile(r"^(?:import [\w.]+(?: as \w+)?(?:, [\w.]+(?: as \w+)?)*|from [\w.]+ import [\w, ()*]+)$")
 _BINARY_PROBE = 8192  # bytes read to tell a binary file (a NUL among them) from text
 
 
@@ -97,15 +99,17 @@ def course_secrets(root: Path) -> CourseSecrets:
     # an edit may keep a signature) gives nothing away.
     public = _notebook_lines(sorted((root / "assignments").glob("*/*.ipynb"))) | SHARED_WITH_THE_KIT
     for path in sorted((root / "source_notebooks").glob("*/*.ipynb")):
-        secrets.lines |= secret_lines(nbformat.read(path, as_version=4), marks) - public
+        secrets.lines |= {line for line in secret_lines(nbformat.read(path, as_version=4), marks) - public if not _IMPORT.match(line)}
     planted = set()
     for path in example_class_files(root):
         planted |= _edit_lines(json.loads(path.read_text()))
-    secrets.planted = {line for line in planted if len(line) >= MIN_LINE and line not in public}
+    secrets.planted = {line for line in planted if len(line) >= MIN_LINE and line not in public and not _IMPORT.match(line)}
     cases = set()
     for path in mutation_files(root):
         cases |= _case_lines(yaml.safe_load(path.read_text()))
-    secrets.mutations = {line for line in cases if len(line) >= MIN_LINE and line not in public} - secrets.lines - secrets.planted
+    secrets.mutations = (
+        {line for line in cases if len(line) >= MIN_LINE and line not in public and not _IMPORT.match(line)} - secrets.lines - secrets.planted
+    )
     for path in sorted((root / "solutions").glob("*/*.ipynb")):
         secrets.answer_keys[hashlib.sha256(path.read_bytes()).hexdigest()] = str(path.relative_to(root))
     return secrets
