@@ -70,6 +70,9 @@ class ExampleClassPrefetch:
         import threading
 
         self.folder, self.done = folder, {aid: threading.Event() for aid in aids}
+        # The environment as the session started: tests set variables for a while (KERAS_BACKEND, the bench's metrics
+        # log) and a grading started meanwhile must not inherit them.
+        self.environment = dict(os.environ)
         self.returncodes: dict[str, int] = {}
         self.thread = threading.Thread(target=self._run, args=(aids,), daemon=True)
         self.thread.start()
@@ -83,7 +86,8 @@ class ExampleClassPrefetch:
         for aid in aids:
             command = ["nice", "-n", "10", sys.executable, str(ROOT / "tests" / "grade_example_class.py"), aid, str(self.work(aid))]
             with open(self.folder / f"{aid}.log", "w") as log:
-                self.returncodes[aid] = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT).returncode
+                run = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT, env=self.environment)
+                self.returncodes[aid] = run.returncode
             self.done[aid].set()
 
     def wait(self, aid: str) -> Path | None:
