@@ -20,6 +20,7 @@ from pathlib import Path
 
 from ..pipeline.examples import ExampleStudent, build_submission, example_students
 from ..pipeline.nbgrader_cells import is_grade, is_solution
+from ..registry import AssignmentFolderError
 
 
 @dataclass
@@ -35,7 +36,11 @@ class ThroughputRun:
 
 def generate_class(root: Path, assignment: str, count: int, out_dir: Path) -> list[str]:
     """``count`` submissions ``student000``… cycling through the example class; returns the student ids."""
-    examples = example_students(assignment) or [ExampleStudent("key", assignment, "solution", "the answer key")]
+    try:
+        examples = example_students(assignment, root)
+    except (KeyError, AssignmentFolderError):  # a course folder without an example class (a toy course): the answer key alone
+        examples = []
+    examples = examples or [ExampleStudent("key", assignment, "solution", "the answer key")]
     students = []
     for index in range(count):
         example = replace(examples[index % len(examples)], student=f"student{index:03d}")
