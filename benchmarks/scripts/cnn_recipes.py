@@ -43,10 +43,11 @@ class Design:
     batch_norm: bool = True
     flip: bool = False
     head: str = "dense"  # "dense": Flatten, Dropout, Dense(128); "flatten": Flatten, Dropout; "gap": global average pooling, Dropout
+    pool_first: bool = False  # Conv -> MaxPooling -> BN -> ReLU: batch norm and ReLU on a quarter of the activations
 
     @property
     def label(self) -> str:
-        parts = ["-".join(map(str, self.widths)), "BN" if self.batch_norm else "no BN"]
+        parts = ["-".join(map(str, self.widths)), ("BN after pooling" if self.pool_first else "BN") if self.batch_norm else "no BN"]
         return ", ".join(
             parts + (["flip"] if self.flip else []) + {"dense": [], "flatten": ["no hidden dense"], "gap": ["global average pooling"]}[self.head]
         )
@@ -61,11 +62,16 @@ class Recipe:
     peak_lr: float
     seeds: tuple[int, ...] = (0,)
     weight_decay: float = 0.0
+    label_smoothing: float = 0.0  # > 0: categorical cross-entropy on one-hot targets smoothed by this much
+    warmup: float = 0.1  # fraction of the steps spent warming up linearly to peak_lr (one-cycle-like when large)
+    jit: bool = False  # compile the training step with XLA (Keras leaves XLA off on a CPU-only machine)
+    tta: bool = False  # also score test-time augmentation: the mean of the softmax on each image and its mirror
     notes: str = field(default="", compare=False)
 
 
 CURRENT = Design((32, 64))
 NARROW = Design((16, 32))
+POOL_FIRST = Design((16, 32), pool_first=True)
 RECIPES = {
     r.name: r
     for r in [
@@ -77,11 +83,26 @@ RECIPES = {
         Recipe("04-narrow-8ep", NARROW, 8, 128, 3e-3, (0, 1, 2)),
         Recipe("04-narrow-8ep-b256", NARROW, 8, 256, 4e-3),
         Recipe("04-narrow-8ep-adamw", NARROW, 8, 128, 3e-3, weight_decay=0.02),
-        Recipe("04-narrow-10ep", NARROW, 10, 128, 3e-3, notes="04's small CNN from 2026-12-06"),
+        Recipe("04-narrow-10ep", NARROW, 10, 128, 3e-3, notes="04's small CNN 2026-12-06 to 2026-12-07"),
+        Recipe("04-narrow-10ep-again", NARROW, 10, 128, 3e-3, notes="the same recipe again, beside the pool-first ones on one machine"),
         Recipe("04-three-blocks", Design((16, 32, 64), head="flatten"), 8, 128, 3e-3),
-        Recipe("05-narrow-12ep", Design((16, 32), flip=True), 12, 128, 3e-3),
+        Recipe("05-narrow-12ep", Design((16, 32), flip=True), 12, 128, 3e-3, notes="05's regularized CNN 2026-12-06 to 2026-12-07"),
         Recipe("05-narrow-15ep", Design((16, 32), flip=True), 15, 128, 3e-3),
         Recipe("05-24-48-10ep", Design((24, 48), flip=True), 10, 128, 3e-3),
+        Recipe("04-pool-first-10ep", POOL_FIRST, 10, 128, 3e-3, (0, 1, 2), tta=True, notes="04's small CNN from 2026-12-07"),
+        Recipe("04-pool-first-10ep-smooth", POOL_FIRST, 10, 128, 3e-3, (0, 1, 2), label_smoothing=0.1, tta=True),
+        Recipe("05-pool-first-12ep", Design((16, 32), flip=True, pool_first=True), 12, 128, 3e-3, (0, 1, 2), tta=True),
+        Recipe(
+            "05-pool-first-15ep",
+            Design((16, 32), flip=True, pool_first=True),
+            15,
+            128,
+            3e-3,
+            (0, 1, 2),
+            tta=True,
+            notes="05's regularized CNN from 2026-12-07",
+        ),
+        Recipe("05-pool-first-12ep-smooth", Design((16, 32), flip=True, pool_first=True), 12, 128, 3e-3, (0, 1, 2), label_smoothing=0.1, tta=True),
     ]
 }
 EPOCH_COST_DESIGNS = [CURRENT, Design((32, 64), batch_norm=False), NARROW, Design((32, 64, 128), head="gap"), Design((16, 32, 64), head="flatten")]
@@ -94,6 +115,10 @@ def build(design: Design):
     inputs = keras.Input((28, 28, 1))
     x = layers.RandomFlip("horizontal")(inputs) if design.flip else inputs
     for filters in design.widths:
+        if design.batch_norm and design.pool_first:
+            x = layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)
+            x = layers.ReLU()(layers.BatchNormalization()(layers.MaxPooling2D(2)(x)))
+            continue
         if design.batch_norm:
             x = layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)
             x = layers.BatchNormalization()(x)
@@ -125,14 +150,23 @@ def train(recipe: Recipe, seed: int, data) -> dict:
     seed_everything(seed)
     model = build(recipe.design)
     steps = recipe.epochs * int(np.ceil(len(x_train) / recipe.batch_size))
-    schedule = keras.optimizers.schedules.CosineDecay(0.0, steps, warmup_target=recipe.peak_lr, warmup_steps=steps // 10)
+    warmup_steps = int(steps * recipe.warmup)
+    schedule = keras.optimizers.schedules.CosineDecay(0.0, steps - warmup_steps, warmup_target=recipe.peak_lr, warmup_steps=warmup_steps)
     optimizer = keras.optimizers.AdamW(schedule, weight_decay=recipe.weight_decay) if recipe.weight_decay else keras.optimizers.Adam(schedule)
-    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    if recipe.label_smoothing:
+        loss, targets = keras.losses.CategoricalCrossentropy(label_smoothing=recipe.label_smoothing), keras.utils.to_categorical(y_train, 10)
+    else:
+        loss, targets = "sparse_categorical_crossentropy", y_train
+    model.compile(optimizer=optimizer, loss=loss, jit_compile=recipe.jit)
     start = time.perf_counter()
-    model.fit(x_train, y_train, batch_size=recipe.batch_size, epochs=recipe.epochs, verbose=0)
+    model.fit(x_train, targets, batch_size=recipe.batch_size, epochs=recipe.epochs, verbose=0)
     seconds = time.perf_counter() - start
-    accuracy = float(np.mean(model.predict(x_test, verbose=0, batch_size=1000).argmax(axis=1) == y_test))
-    return {"seed": seed, "test_accuracy": round(accuracy, 4), "training_s": round(seconds, 1), "date": date.today().isoformat()}
+    probabilities = model.predict(x_test, verbose=0, batch_size=1000)
+    run = {"seed": seed, "test_accuracy": round(float(np.mean(probabilities.argmax(axis=1) == y_test)), 4), "training_s": round(seconds, 1)}
+    if recipe.tta:
+        mirrored = model.predict(x_test[:, :, ::-1], verbose=0, batch_size=1000)
+        run["tta_accuracy"] = round(float(np.mean((probabilities + mirrored).argmax(axis=1) == y_test)), 4)
+    return run | {"date": date.today().isoformat(), "machine": machine()}
 
 
 def epoch_cost(design: Design, data) -> dict:
@@ -161,10 +195,11 @@ def render(record: dict) -> str:
     lines = [
         "# Designs and recipes for 04's small CNN and 05's regularized CNN (Fashion-MNIST)",
         "",
-        f"{record['machine']} · `python benchmarks/scripts/cnn_recipes.py`; runs one after the other, nothing else on the machine.",
-        "This machine's speed drifts (by 2× within a day), so times compare only within one date's batch of runs.",
+        "`python benchmarks/scripts/cnn_recipes.py`; runs one after the other, nothing else on the machine. Each row names its "
+        "machine: these machines draw different CPUs and their speed drifts (by 2× within a day), so times compare only "
+        "within one machine and one date's batch of runs. Accuracies do not depend on the machine (deterministic ops).",
         "",
-        "## One epoch of 60,000 images, batch 256",
+        f"## One epoch of 60,000 images, batch 256 ({record.get('epoch_costs_machine', record['machine'])})",
         "",
         "| design | parameters | s per epoch | date |",
         "|---|---:|---:|---|",
@@ -174,20 +209,28 @@ def render(record: dict) -> str:
         "",
         "## Recipes: full test set, all 60,000 training images",
         "",
-        "| recipe | design | epochs, batch, peak lr | test accuracy per seed (median) | training s per seed (median) | date |",
-        "|---|---|---|---|---|---|",
+        "| recipe | design | epochs, batch, peak lr | test accuracy per seed (median) | with test-time flips (median) "
+        "| training s per seed (median) | date | machine |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for name, row in record["recipes"].items():
         runs = sorted(row["runs"], key=lambda r: r["seed"])
         accuracies = [r["test_accuracy"] for r in runs]
         times = [r["training_s"] for r in runs]
         optimizer = f", AdamW wd {row['weight_decay']:g}" if row["weight_decay"] else ""
+        optimizer += f", warm-up {row['warmup']:.0%}" if row.get("warmup", 0.1) != 0.1 else ""
+        optimizer += f", label smoothing {row['label_smoothing']:g}" if row.get("label_smoothing") else ""
+        optimizer += ", XLA" if row.get("jit") else ""
+        tta = [r["tta_accuracy"] for r in runs if "tta_accuracy" in r]
+        tta_cell = f"{', '.join(f'{a:.4f}' for a in tta)} (**{statistics.median(tta):.4f}**)" if tta else "–"
+        machines = sorted({r.get("machine", record["machine"]) for r in runs})
         lines.append(
             f"| {name}{' (' + row['notes'] + ')' if row['notes'] else ''} | {Design(**row['design']).label} "
             f"| {row['epochs']}, {row['batch_size']}, {row['peak_lr']:g}{optimizer} "
             f"| {', '.join(f'{a:.4f}' for a in accuracies)} (**{statistics.median(accuracies):.4f}**) "
+            f"| {tta_cell} "
             f"| {', '.join(f'{t:.0f}' for t in times)} (**{statistics.median(times):.0f}**) "
-            f"| {', '.join(sorted({r['date'] for r in runs}))} |"
+            f"| {', '.join(sorted({r['date'] for r in runs}))} | {'; '.join(machines)} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -210,6 +253,7 @@ def main(names: list[str]) -> None:
     for name in names:
         if name == "epoch-costs":
             record["epoch_costs"] = [epoch_cost(design, data) for design in EPOCH_COST_DESIGNS]
+            record["epoch_costs_machine"] = machine()
         else:
             recipe = RECIPES[name]
             runs = [train(recipe, seed, data) for seed in recipe.seeds]
