@@ -28,11 +28,39 @@ TENSORFLOW_MODULES = ["test_mutations.py"]
 
 def pytest_collection_modifyitems(config, items):
     """Mark what imports TensorFlow (``make test-fast`` skips those): the modules above and every test
-    that asks for the ``keras`` fixture."""
+    that asks for the ``keras`` fixture. Then run the modules that read an example class last."""
     for item in items:
         in_tf_module = any(fnmatch.fnmatch(item.path.name, pattern) for pattern in TENSORFLOW_MODULES)
         if in_tf_module or "keras" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.tensorflow)
+    _example_classes_last(items)
+
+
+def _needs_example_class(item) -> bool:
+    return bool({"example_class", "graded"} & set(getattr(item, "fixturenames", ())))
+
+
+def _assignment_of(item) -> str | None:
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    return params.get("aid") or getattr(item.module, "AID", None)
+
+
+def _example_classes_last(items) -> None:
+    """Move whole modules that read an example class to the end, the one needing the latest assignment last.
+
+    The background prefetch grades the example classes in course order while every other test runs; a test that
+    waits for one early leaves a core idle and the rest of the session then runs beside nothing. Whole modules move,
+    so their module-scoped fixtures are still built once.
+    """
+    from autograder.registry import assignments
+
+    order = {a.id: i for i, a in enumerate(assignments())}
+    latest: dict[Path, int] = {}
+    for item in items:
+        if _needs_example_class(item):
+            rank = order.get(_assignment_of(item), len(order))
+            latest[item.path] = max(latest.get(item.path, -1), rank)
+    items.sort(key=lambda item: (item.path in latest, latest.get(item.path, -1)))  # stable: a module keeps its order
 
 
 @pytest.fixture(autouse=True)
@@ -47,16 +75,11 @@ def _tensorflow_only_where_marked(request):
 
 
 def _example_class_aids(items) -> list[str]:
-    """The assignments whose example class the collected tests grade, in the order they first need it."""
-    aids: list[str] = []
-    for item in items:
-        if not {"example_class", "graded"} & set(getattr(item, "fixturenames", ())):
-            continue
-        params = getattr(getattr(item, "callspec", None), "params", {})
-        aid = params.get("aid") or getattr(item.module, "AID", None)
-        if aid and aid not in aids:
-            aids.append(aid)
-    return aids
+    """The assignments whose example class the collected tests grade, in course order (the order the tests need them)."""
+    from autograder.registry import assignments
+
+    needed = {_assignment_of(item) for item in items if _needs_example_class(item)}
+    return [a.id for a in assignments() if a.id in needed]
 
 
 class ExampleClassPrefetch:

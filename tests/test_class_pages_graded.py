@@ -1,7 +1,7 @@
-"""A class of 12 with mistakes from the mutation suite, graded for real: every planted mistake is in the report under its code.
+"""A class of 7 with mistakes from the mutation suite, graded for real: every planted mistake is in the report under its code.
 
-Twelve students cover every combination of the planted mistakes (three affine answers by two sigmoid answers, twice)
-and one blank answer, with two workers grading at once.
+Six students cover every combination of the planted mistakes (three affine answers by two sigmoid answers, one of them
+honest) and a seventh left the affine answer blank; two workers grade at once.
 """
 
 from __future__ import annotations
@@ -21,12 +21,12 @@ AID = "02_backprop"
 EXPECTED = {("affine", "bias_gradient_averaged"): "batch-mean-twice", ("affine", "dw_transposed"): "transpose", ("sigmoid", "overflows"): "overflow"}
 AFFINE = [None, ("affine", "bias_gradient_averaged"), ("affine", "dw_transposed")]  # one affine_backward per notebook: the last definition wins
 SIGMOID = [None, ("sigmoid", "overflows")]
-STUDENTS = 12
+STUDENTS = 7  # the six combinations, then the blank answer
 
 
 def planted_mistakes(i: int) -> list[tuple[str, str]] | None:
-    """Student i's planted mistakes (every combination in turn); ``None``: the affine answer left blank (every tenth student)."""
-    if i % 10 == 9:
+    """Student i's planted mistakes (every combination in turn); ``None``: the affine answer left blank (the last student)."""
+    if i == STUDENTS - 1:
         return None
     return [key for key in (AFFINE[i % 3], SIGMOID[(i // 3) % 2]) if key]
 

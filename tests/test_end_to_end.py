@@ -101,8 +101,8 @@ def test_the_answer_key_graded_from_its_weights_scores_as_when_trained(root, exa
     print(f"{aid}: answer key graded with its weights in {seconds:.1f} s (trained: {trained.seconds:.1f} s)")
 
 
-def test_edited_code_is_trained_again_and_an_honest_submission_passes_its_audit(root, example_class, tmp_path):
-    aid = "01_logistic_regression"
+@pytest.mark.parametrize("aid", ["01_logistic_regression"])  # a parameter, so that the session knows which example class it reads
+def test_edited_code_is_trained_again_and_an_honest_submission_passes_its_audit(root, example_class, tmp_path, aid):
     results, _, workdir = example_class(aid)
     key = results["alice"]
     models = workdir / RECORD_DIR / "alice" / aid

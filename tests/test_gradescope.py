@@ -263,8 +263,8 @@ def test_answer_key_gets_full_marks(root, zips, tmp_path, aid):
 @pytest.mark.slow
 @pytest.mark.kernel
 @pytest.mark.skipif(not shutil.which("taskset"), reason="needs taskset (util-linux) to pin the run to one core")
-def test_cnn_answer_key_with_its_weights_grades_on_one_core_within_gradescopes_default(root, zips, example_class, tmp_path):
-    aid = "04_cnn"
+@pytest.mark.parametrize("aid", ["04_cnn"])  # a parameter, so that the session knows which example class it reads
+def test_cnn_answer_key_with_its_weights_grades_on_one_core_within_gradescopes_default(root, zips, example_class, tmp_path, aid):
     _, _, workdir = example_class(aid)  # the example class's grading trained the key and kept its weights
     models = workdir / "trained_models" / "alice" / aid
     results, seconds = run_autograder(zips[aid], answered_release(root, aid), tmp_path / "with_weights", models=models, cores=1)
