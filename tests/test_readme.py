@@ -110,7 +110,7 @@ def test_the_readme_links_only_existing_files():
         ("It took 24 s.", "cites no benchmarks/results/ file"),
         ("It took 24 s (`benchmarks/results/results.md`).", "without its machine"),
         ("It took 24.7 s (`benchmarks/results/results.md`, Intel Xeon, 2 cores, 2026-12-06).", "is in none of"),
-        ("| 24 s |\n\nAbove: `benchmarks/results/results.md`, Intel Xeon, 2 cores, 2026-12-06.", None),
+        ("| 41.3 s |\n\nAbove: `benchmarks/results/backend_epochs.md`, AMD EPYC, 2 cores, 2026-12-05.", None),
     ],
 )
 def test_unbacked_figures_are_found(markdown, problem):
