@@ -45,22 +45,32 @@ def _assignment_of(item) -> str | None:
     return params.get("aid") or getattr(item.module, "AID", None)
 
 
-def _example_classes_last(items) -> None:
-    """Move whole modules that read an example class to the end, the one needing the latest assignment last.
+def _prefetch_order() -> dict[str, int]:
+    """Where each assignment's example class comes in the background prefetch: the last assignment first.
 
-    The background prefetch grades the example classes in course order while every other test runs; a test that
-    waits for one early leaves a core idle and the rest of the session then runs beside nothing. Whole modules move,
-    so their module-scoped fixtures are still built once.
+    The later assignments train the longest; graded first, they are ready by the time the tests that read them run,
+    and what is still being graded at the end of the session is a short one.
     """
     from autograder.registry import assignments
 
-    order = {a.id: i for i, a in enumerate(assignments())}
+    return {a.id: i for i, a in enumerate(reversed(assignments()))}
+
+
+def _example_classes_last(items) -> None:
+    """Move whole modules that read an example class to the end, in the order the prefetch grades their classes.
+
+    The background prefetch grades the example classes while every other test runs; a test that waits for one early
+    leaves a core idle and the rest of the session then runs beside nothing. Whole modules move, so their
+    module-scoped fixtures are still built once; within a module, the tests follow the prefetch's order.
+    """
+    order = _prefetch_order()
+    position = {id(item): order.get(_assignment_of(item), len(order)) for item in items if _needs_example_class(item)}
     latest: dict[Path, int] = {}
     for item in items:
-        if _needs_example_class(item):
-            rank = order.get(_assignment_of(item), len(order))
-            latest[item.path] = max(latest.get(item.path, -1), rank)
-    items.sort(key=lambda item: (item.path in latest, latest.get(item.path, -1)))  # stable: a module keeps its order
+        if id(item) in position:
+            latest[item.path] = max(latest.get(item.path, -1), position[id(item)])
+    # stable: modules that read no example class keep their order, and so do tests that read none
+    items.sort(key=lambda item: (item.path in latest, latest.get(item.path, -1), str(item.path), position.get(id(item), -1)))
 
 
 @pytest.fixture(autouse=True)
@@ -75,11 +85,9 @@ def _tensorflow_only_where_marked(request):
 
 
 def _example_class_aids(items) -> list[str]:
-    """The assignments whose example class the collected tests grade, in course order (the order the tests need them)."""
-    from autograder.registry import assignments
-
+    """The assignments whose example class the collected tests grade, in the prefetch's order (the order the tests need them)."""
     needed = {_assignment_of(item) for item in items if _needs_example_class(item)}
-    return [a.id for a in assignments() if a.id in needed]
+    return sorted((aid for aid in needed if aid), key=_prefetch_order().get)
 
 
 class ExampleClassPrefetch:

@@ -13,8 +13,9 @@ from autograder.pipeline.examples import build_example_class
 from autograder.pipeline.grade import GradingOptions, grade_batch
 
 ROOT = Path(__file__).resolve().parent.parent
-# One worker: the session's foreground tests use the other core.
-OPTIONS = GradingOptions(keep_trained_models=True, workers=1)
+# Two workers: while the answer key trains, the other students' notebooks (kernels starting, NumPy on one core) fill
+# the gaps the session's foreground tests leave; the prefetch runs at low priority, so the foreground still comes first.
+OPTIONS = GradingOptions(keep_trained_models=True, workers=2)
 
 
 def grade(aid: str, work: Path, options: GradingOptions = OPTIONS):

@@ -15,6 +15,7 @@ Every design is the notebooks' block, ``Conv2D(3x3, same)`` [-> ``BatchNormaliza
 
     python benchmarks/scripts/cnn_recipes.py epoch-costs        # rewrites the epoch-cost table
     python benchmarks/scripts/cnn_recipes.py NAME [NAME ...]    # (re)runs those recipes
+    python benchmarks/scripts/cnn_recipes.py NAME --seeds 3,4   # adds (or reruns) those seeds of a recipe
     python benchmarks/scripts/cnn_recipes.py                    # lists the recipe names
 
 Results are merged into benchmarks/results/cnn_recipes.json (each run keeps its date) and rendered to
@@ -240,7 +241,13 @@ def save(record: dict) -> None:
     RESULTS.with_suffix(".md").write_text(render(record))
 
 
-def main(names: list[str]) -> None:
+def main(argv: list[str]) -> None:
+    seeds = None
+    if "--seeds" in argv:
+        at = argv.index("--seeds")
+        seeds = tuple(int(s) for s in argv[at + 1].split(","))
+        argv = argv[:at] + argv[at + 2 :]
+    names = argv
     if not names:
         print("\n".join(f"{name}: {r.design.label}, {r.epochs} epochs, batch {r.batch_size}, seeds {r.seeds}" for name, r in RECIPES.items()))
         return
@@ -256,11 +263,13 @@ def main(names: list[str]) -> None:
             record["epoch_costs_machine"] = machine()
         else:
             recipe = RECIPES[name]
-            runs = [train(recipe, seed, data) for seed in recipe.seeds]
-            row = asdict(recipe)
+            fresh = [train(recipe, seed, data) for seed in seeds or recipe.seeds]
+            kept = [r for r in record["recipes"].get(name, {}).get("runs", []) if seeds and r["seed"] not in seeds]
+            runs = sorted(kept + fresh, key=lambda r: r["seed"])
+            row = asdict(recipe) | {"seeds": [r["seed"] for r in runs]}
             row["runs"] = runs
             record["recipes"][name] = row
-            print(f"{name}: " + ", ".join(f"seed {r['seed']} {r['test_accuracy']:.4f} in {r['training_s']:.0f} s" for r in runs), flush=True)
+            print(f"{name}: " + ", ".join(f"seed {r['seed']} {r['test_accuracy']:.4f} in {r['training_s']:.0f} s" for r in fresh), flush=True)
         save(record)
     print(render(record))
 
