@@ -47,14 +47,11 @@ def profile(aid: str) -> dict:
                     }
                 )
         total = time.perf_counter() - start
-    return {"cells": cells, "total_s": round(total, 1), "date": date.today().isoformat(), "machine": _machine()}
-
-
-def _machine() -> str:
     from autograder.runtime import device_report
 
-    device = device_report()
-    return f"{device.cpu}, {device.cores} cores, {device.backend} {device.backend_version}"
+    device = device_report()  # this process's view; the kernel ran on the same machine
+    machine = f"{device.device}, {device.backend} {device.backend_version}"
+    return {"cells": cells, "total_s": round(total, 1), "date": date.today().isoformat(), "machine": machine}
 
 
 def render(record: dict) -> str:
