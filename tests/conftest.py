@@ -101,7 +101,7 @@ class ExampleClassPrefetch:
         import threading
 
         self.folder, self.done = folder, {aid: threading.Event() for aid in aids}
-        # The environment as the session started: tests set variables for a while (KERAS_BACKEND, the bench's metrics
+        # The environment as the session started: tests set variables for a while (the bench's metrics
         # log) and a grading started meanwhile must not inherit them.
         self.environment = dict(os.environ)
         self.returncodes: dict[str, int] = {}

@@ -21,7 +21,10 @@ TensorFlow), so no model is trained here again.
 from __future__ import annotations
 
 import importlib.util
+import os
 import shutil
+import subprocess
+import sys
 
 import pytest
 
@@ -33,24 +36,62 @@ pytestmark = [pytest.mark.slow, pytest.mark.kernel, pytest.mark.tensorflow]
 AID = "06_lstm"
 TENSORFLOW_ONLY = {"test_clip_by_global_norm", "test_train_step", "test_char_lm_perplexity"}  # Part F: see above
 TENSORFLOW_MODELS = {"char_lm"}
+BACKENDS = {"jax": "JAX", "torch": "PyTorch"}  # KERAS_BACKEND -> the name setup_notebook prints
+OPTIONS = {"audit_fraction": 0, "workers": 1}
+# A grading in its own process: KERAS_BACKEND is read from the environment, which one process shares between threads.
+GRADE = (
+    "import sys; from pathlib import Path; from autograder.pipeline.grade import GradingOptions, grade_batch; "
+    f"grade_batch(*map(Path, sys.argv[1:4]), options=GradingOptions(**{OPTIONS!r}))"
+)
 
 
-@pytest.mark.parametrize("backend,module", [("jax", "jax"), ("torch", "torch")])
-def test_the_06_answer_key_earns_its_marks_on_another_backend(root, tmp_path, monkeypatch, example_class, backend, module):
-    if importlib.util.find_spec(module) is None:
-        pytest.skip(f"{module} is not installed (pip install -e '.[{backend}]')")
+def installed(backend: str) -> bool:
+    return importlib.util.find_spec(backend) is not None
+
+
+@pytest.fixture(scope="module")
+def graded_on(request, root, example_class, tmp_path_factory):
+    """06's answer key graded on each installed backend this session tests, all at once; backend -> (folder, exit code, log).
+
+    Each grading is one kernel on one core, and this module runs after the example classes' background grading is
+    done: one at a time, the other core would sit idle.
+    """
     alice = next(ex for ex in example_students(AID) if ex.based_on == "solution" and not ex.expect_failed)
-    folder = build_submission(root, alice, tmp_path / "submissions").parent
     _, _, workdir = example_class(AID)  # trained on TensorFlow by the example class's grading
-    shutil.copytree(workdir / RECORD_DIR / alice.student / AID, folder / RECORD_DIR)
-    monkeypatch.setenv("KERAS_BACKEND", backend)  # the workers, and so the grading kernel, inherit it
-    (sub,) = grade_batch(root, tmp_path / "submissions", tmp_path / "grading", options=GradingOptions(audit_fraction=0))
+    wanted = [item.callspec.params["backend"] for item in request.session.items if item.module is request.module]
+    runs = {}
+    for backend in filter(installed, wanted):
+        folder = tmp_path_factory.mktemp(backend)
+        handed_in = build_submission(root, alice, folder / "submissions").parent
+        shutil.copytree(workdir / RECORD_DIR / alice.student / AID, handed_in / RECORD_DIR)
+        command = [sys.executable, "-c", GRADE, str(root), str(folder / "submissions"), str(folder / "grading")]
+        log = (folder / "grading.log").open("w")
+        runs[backend] = (
+            folder,
+            log,
+            subprocess.Popen(command, cwd=root, env={**os.environ, "KERAS_BACKEND": backend}, stdout=log, stderr=subprocess.STDOUT),
+        )
+    graded = {}
+    for backend, (folder, log, run) in runs.items():
+        graded[backend] = (folder, run.wait(timeout=1800), folder / "grading.log")
+        log.close()
+    return graded
+
+
+@pytest.mark.parametrize("backend", list(BACKENDS))
+def test_the_06_answer_key_earns_its_marks_on_another_backend(root, graded_on, backend):
+    if not installed(backend):
+        pytest.skip(f"{backend} is not installed (pip install -e '.[{backend}]')")
+    folder, returncode, log = graded_on[backend]
+    assert returncode == 0, log.read_text()[-3000:]
+    # the same options again: every result is reused from the grading above (the submission's bytes are unchanged)
+    (sub,) = grade_batch(root, folder / "submissions", folder / "grading", options=GradingOptions(**OPTIONS))
+    assert sub.skipped, f"graded again instead of reusing the grading on {backend}"
     assert sub.status == "graded", sub.message
     lost = {test for test, _ in sub.failed_tests}
     assert lost <= TENSORFLOW_ONLY, f"lost points on {backend} outside Part F's TensorFlow-only tests: {sub.failed_tests}"
     outcomes = {t.name: t.outcome for t in sub.result.training}
     restored = {name for name, outcome in outcomes.items() if outcome == "restored"}
     assert outcomes and set(outcomes) - TENSORFLOW_MODELS <= restored, outcomes
-    graded = (tmp_path / "grading" / "autograded" / alice.student / AID / f"{AID}.ipynb").read_text()
-    names = {"jax": "JAX", "torch": "PyTorch"}
-    assert f"on {names[backend]} " in graded, "setup_notebook must report the backend the kernel really used"
+    graded = (folder / "grading" / "autograded" / sub.student / AID / f"{AID}.ipynb").read_text()
+    assert f"on {BACKENDS[backend]} " in graded, "setup_notebook must report the backend the kernel really used"

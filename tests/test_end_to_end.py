@@ -8,7 +8,6 @@ expected message.
 
 import csv
 import shutil
-import time
 from pathlib import Path
 
 import pytest
@@ -84,21 +83,45 @@ def hand_in(sub, models: Path, inbox: Path, student: str) -> Path:
     return folder
 
 
+def selected_assignments(request, test_name: str) -> list[str]:
+    """The assignments whose ``test_name`` this session runs (all of them, or what ``-k`` left)."""
+    return [item.callspec.params["aid"] for item in request.session.items if item.module is request.module and item.originalname == test_name]
+
+
+@pytest.fixture(scope="module")
+def graded_from_weights(request, root, example_class, tmp_path_factory):
+    """Each answer key handed in with the weights its example class's grading trained, graded as one batch by two workers.
+
+    One batch rather than one grading per test: by the time this module runs, the background grading of the example
+    classes is over and a single grading would leave a core idle. -> (assignment -> the key graded from its weights,
+    assignment -> the key as trained).
+    """
+    folder = tmp_path_factory.mktemp("from-weights")
+    trained = {}
+    for aid in selected_assignments(request, "test_the_answer_key_graded_from_its_weights_scores_as_when_trained"):
+        results, _, workdir = example_class(aid)
+        models = workdir / RECORD_DIR / "alice" / aid
+        if sorted(models.glob("*.weights.h5")):  # the test says so when there are none
+            trained[aid] = results["alice"]
+            hand_in(results["alice"], models, folder / "submissions", f"alice-{aid}")
+    if not trained:
+        return {}, trained
+    subs = grade_batch(root, folder / "submissions", folder / "grading", options=GradingOptions(audit_fraction=0, workers=2))
+    return {sub.assignment: sub for sub in subs}, trained
+
+
 @pytest.mark.parametrize("aid", TRAINING_ASSIGNMENTS)
-def test_the_answer_key_graded_from_its_weights_scores_as_when_trained(root, example_class, tmp_path, aid):
-    results, _, workdir = example_class(aid)
-    trained = results["alice"]
+def test_the_answer_key_graded_from_its_weights_scores_as_when_trained(example_class, graded_from_weights, aid):
+    _, _, workdir = example_class(aid)
     models = workdir / RECORD_DIR / "alice" / aid
     assert sorted(models.glob("*.weights.h5")), f"grading the key of {aid} kept no weights in {models}"
+    reused_by_assignment, trained_by_assignment = graded_from_weights
+    reused, trained = reused_by_assignment[aid], trained_by_assignment[aid]
     assert trained.result.training and all(t.outcome == "trained" for t in trained.result.training)
-    hand_in(trained, models, tmp_path / "submissions", "alice")
-    start = time.perf_counter()
-    [reused] = grade_batch(root, tmp_path / "submissions", tmp_path / "grading", options=GradingOptions(audit_fraction=0))
-    seconds = time.perf_counter() - start
     assert reused.status == "graded", reused.message
     assert [t.outcome for t in reused.result.training] == ["restored"] * len(trained.result.training), reused.result.training_summary
     assert reused.auto_score == trained.auto_score == trained.auto_max_score, reused.failed_tests
-    print(f"{aid}: answer key graded with its weights in {seconds:.1f} s (trained: {trained.seconds:.1f} s)")
+    print(f"{aid}: answer key graded with its weights in {reused.seconds:.1f} s (trained: {trained.seconds:.1f} s)")
 
 
 @pytest.mark.parametrize("aid", ["01_logistic_regression"])  # a parameter, so that the session knows which example class it reads

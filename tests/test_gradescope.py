@@ -20,6 +20,7 @@ import subprocess
 import sys
 import time
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import jsonschema
@@ -246,11 +247,50 @@ def run_autograder(bundle: Path, notebook, where: Path, models: Path | None = No
     return results, seconds
 
 
+# What each slow test below hands in, by its name: run_autograder runs for all of them at once (see ``autograder_runs``).
+HANDED_IN = {
+    "test_answer_key_gets_full_marks": "answer key",
+    "test_blank_release_gets_zero_and_trains_nothing": "blank release",
+    "test_planted_mistakes_fail_the_expected_tests": "carol",
+}
+
+
+def handed_in(root: Path, what: str, aid: str, folder: Path):
+    """The notebook a test hands in: the answer key, the untouched release, or the example class's carol."""
+    if what == "answer key":
+        return answered_release(root, aid)
+    if what == "blank release":
+        return nbformat.read(root / "assignments" / aid / f"{aid}.ipynb", as_version=4)
+    [carol] = [s for s in example_students(aid) if s.student == "carol"]
+    return nbformat.read(build_submission(root, carol, folder), as_version=4)
+
+
+@pytest.fixture(scope="module")
+def autograder_runs(request, root, zips, tmp_path_factory):
+    """run_autograder for every slow test of :data:`HANDED_IN` this session runs, two at a time; (what, aid) -> its future.
+
+    Each run is one kernel on one core, and this module runs after the example classes' background grading is done:
+    one at a time, the other core would sit idle.
+    """
+    wanted = [
+        (HANDED_IN[item.originalname], item.callspec.params["aid"])
+        for item in request.session.items
+        if item.module is request.module and item.originalname in HANDED_IN
+    ]
+
+    def run(what: str, aid: str) -> tuple[dict, float]:
+        folder = tmp_path_factory.mktemp(f"{what.replace(' ', '-')}-{aid}")
+        return run_autograder(zips[aid], handed_in(root, what, aid, folder / "built"), folder / "autograder")
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return {key: pool.submit(run, *key) for key in wanted}
+
+
 @pytest.mark.slow
 @pytest.mark.kernel
 @pytest.mark.parametrize("aid", ["01_logistic_regression", "02_backprop"])
-def test_answer_key_gets_full_marks(root, zips, tmp_path, aid):
-    results, _ = run_autograder(zips[aid], answered_release(root, aid), tmp_path / "answer_key")
+def test_answer_key_gets_full_marks(autograder_runs, aid):
+    results, _ = autograder_runs["answer key", aid].result()
     assert results["tests"] and all(t["score"] == t["max_score"] for t in results["tests"]), [
         t for t in results["tests"] if t["score"] < t["max_score"]
     ]
@@ -275,9 +315,8 @@ def test_cnn_answer_key_with_its_weights_grades_on_one_core_within_gradescopes_d
 @pytest.mark.slow
 @pytest.mark.kernel
 @pytest.mark.parametrize("aid", ASSIGNMENTS)
-def test_blank_release_gets_zero_and_trains_nothing(root, zips, tmp_path, aid):
-    blank = nbformat.read(root / "assignments" / aid / f"{aid}.ipynb", as_version=4)
-    results, seconds = run_autograder(zips[aid], blank, tmp_path / "blank")
+def test_blank_release_gets_zero_and_trains_nothing(autograder_runs, aid):
+    results, seconds = autograder_runs["blank release", aid].result()  # run beside one other: one kernel on each core
     assert results["score"] == 0 and all(t["score"] == 0 for t in results["tests"])
     assert sum(t["max_score"] for t in results["tests"]) > 0
     assert any("NotImplementedError" in t["output"] for t in results["tests"])
@@ -288,11 +327,10 @@ def test_blank_release_gets_zero_and_trains_nothing(root, zips, tmp_path, aid):
 
 @pytest.mark.slow
 @pytest.mark.kernel
-def test_planted_mistakes_fail_the_expected_tests(root, zips, tmp_path):
-    aid = "01_logistic_regression"
+@pytest.mark.parametrize("aid", ["01_logistic_regression"])
+def test_planted_mistakes_fail_the_expected_tests(autograder_runs, aid):
     [carol] = [s for s in example_students(aid) if s.student == "carol"]
-    path = build_submission(root, carol, tmp_path / "built")
-    results, _ = run_autograder(zips[aid], nbformat.read(path, as_version=4), tmp_path / "carol")
+    results, _ = autograder_runs["carol", aid].result()
     failed = {t["name"] for t in results["tests"] if t["score"] < t["max_score"]}
     assert failed == set(carol.expect_failed)
     for name, fragment in carol.expect_message.items():
