@@ -151,9 +151,11 @@ def render(results: dict) -> str:
         dates = ", ".join(sorted({r["date"] for r in runs}))
         seeds = ", ".join(str(r["seed"]) for r in runs)
         machines = "; ".join(sorted({r["machine"] for r in runs}))
+        stopped = sorted({r["epochs"] for r in runs if r.get("epochs", recipe.epochs) < recipe.epochs})
+        note = "; ".join(filter(None, [recipe.note, f"early stopping ended it after {', '.join(map(str, stopped))} epochs" if stopped else ""]))
         lines.append(
             f"| {name} | {recipe.notebook} | {recipe.label} | {statistics.median(accuracies):.4f}{spread} | "
-            f"{statistics.median(seconds):.1f} | {seeds} | {dates} | {machines} | {recipe.note} |"
+            f"{statistics.median(seconds):.1f} | {seeds} | {dates} | {machines} | {note} |"
         )
     return "\n".join(lines) + "\n"
 
