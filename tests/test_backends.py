@@ -27,6 +27,7 @@ import subprocess
 import sys
 
 import pytest
+from selection import selected_params
 
 from autograder.pipeline.examples import build_submission, example_students
 from autograder.pipeline.grade import GradingOptions, grade_batch
@@ -58,9 +59,8 @@ def graded_on(request, root, example_class, tmp_path_factory):
     """
     alice = next(ex for ex in example_students(AID) if ex.based_on == "solution" and not ex.expect_failed)
     _, _, workdir = example_class(AID)  # trained on TensorFlow by the example class's grading
-    wanted = [item.callspec.params["backend"] for item in request.session.items if item.module is request.module]
     runs = {}
-    for backend in filter(installed, wanted):
+    for backend in filter(installed, selected_params(request, "backend")):
         folder = tmp_path_factory.mktemp(backend)
         handed_in = build_submission(root, alice, folder / "submissions").parent
         shutil.copytree(workdir / RECORD_DIR / alice.student / AID, handed_in / RECORD_DIR)

@@ -11,6 +11,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from selection import selected_params
 
 from autograder.pipeline.examples import example_students
 from autograder.pipeline.grade import GradingOptions, grade_batch
@@ -83,11 +84,6 @@ def hand_in(sub, models: Path, inbox: Path, student: str) -> Path:
     return folder
 
 
-def selected_assignments(request, test_name: str) -> list[str]:
-    """The assignments whose ``test_name`` this session runs (all of them, or what ``-k`` left)."""
-    return [item.callspec.params["aid"] for item in request.session.items if item.module is request.module and item.originalname == test_name]
-
-
 @pytest.fixture(scope="module")
 def graded_from_weights(request, root, example_class, tmp_path_factory):
     """Each answer key handed in with the weights its example class's grading trained, graded as one batch by two workers.
@@ -98,7 +94,7 @@ def graded_from_weights(request, root, example_class, tmp_path_factory):
     """
     folder = tmp_path_factory.mktemp("from-weights")
     trained = {}
-    for aid in selected_assignments(request, "test_the_answer_key_graded_from_its_weights_scores_as_when_trained"):
+    for aid in selected_params(request, "aid", "test_the_answer_key_graded_from_its_weights_scores_as_when_trained"):
         results, _, workdir = example_class(aid)
         models = workdir / RECORD_DIR / "alice" / aid
         if sorted(models.glob("*.weights.h5")):  # the test says so when there are none
